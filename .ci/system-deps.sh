@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: Chromium for browser tests, WenQuanYi Zen Hei (a TrueType
+# CJK font reportlab can embed) and poppler-utils to render PDFs in tests. Installs only
+# what is missing; without root it says what to install and leaves the decision to the tests.
+set -euo pipefail
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "warning: missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+fi

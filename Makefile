@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint venv venv-dev system-deps
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+venv-dev: $(VENV)/.installed-dev
+
+# Chromium (browser tests), a CJK TrueType font (PDFs) and poppler (PDF checks), when missing.
+system-deps:
+	@bash .ci/system-deps.sh
+
+# One command: virtualenv, database, demo plant, then the site + Celery worker + beat.
+run: venv
+	@mkdir -p var
+	DJANGO_ENV=development $(PY) manage.py migrate --noinput
+	DJANGO_ENV=development $(PY) manage.py seed_demo
+	@DJANGO_ENV=development PORT=$(PORT) bash .ci/serve.sh
+
+# One command: the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+test: venv-dev system-deps
+	DJANGO_ENV=test $(PY) -m ruff check .
+	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .

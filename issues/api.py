@@ -1,0 +1,226 @@
+"""REST API for line systems and MES (issue #2): dry-run grading and problem intake."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from issues import grading
+from issues.facts import clean_facts
+from issues.filters import ProblemFilter
+from issues.intake import Report, failure_mode_named, report_problem, validate_occurred_at
+from issues.models import Category, CauseFamily, Kind, Line, Problem, Shift
+from issues.scope import visible_lines, visible_plants
+from issues.thresholds import as_grading_table, current_table
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def exception_handler(exc, context):
+    """DRF's handler; Django's ValidationError also becomes a 400 with its messages."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    return drf_exception_handler(exc, context)
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Reading needs the view permission too (DRF's default lets any user GET)."""
+
+    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class FiredRuleSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    grade = serializers.ChoiceField(choices=["A", "B", "C"])
+    explanation = serializers.CharField()
+
+
+def rules_payload(rules) -> list[dict]:
+    language = get_language() or "en"
+    return [{"code": rule.code, "grade": rule.grade, "explanation": rule.explanation(language)} for rule in rules]
+
+
+class FactsField(serializers.DictField):
+    """The facts object; names and types per category are checked by `clean_facts`."""
+
+
+class GradeRequestSerializer(serializers.Serializer):
+    plant = serializers.CharField(help_text=_("Plant id or code."))
+    category = serializers.ChoiceField(choices=Category.choices)
+    facts = FactsField(required=False, default=dict)
+
+    def validate_plant(self, value):
+        by_id = Q(pk=int(value)) if value.isdigit() else Q(pk__in=[])
+        plant = visible_plants(self.context["request"].user).filter(by_id | Q(code__iexact=value)).first()
+        if plant is None:
+            raise ValidationError(_("No plant with this id or code in your scope."))
+        return plant
+
+    def validate(self, attrs):
+        facts, errors = clean_facts(attrs["category"], attrs.get("facts") or {})
+        if errors:
+            raise ValidationError({"facts": errors})
+        attrs["facts"] = facts
+        return attrs
+
+
+class GradeResponseSerializer(serializers.Serializer):
+    grade = serializers.ChoiceField(choices=["A", "B", "C"])
+    rules = FiredRuleSerializer(many=True)
+    explanation = serializers.CharField()
+    table_version = serializers.IntegerField()
+
+
+@extend_schema(
+    request=GradeRequestSerializer,
+    responses={200: GradeResponseSerializer, 400: OpenApiResponse(description="Field errors")},
+    summary="Grade facts without storing anything",
+)
+@api_view(["POST"])
+@permission_classes([permissions.IsAuthenticated])
+def grade_view(request):
+    serializer = GradeRequestSerializer(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    table = current_table(data["plant"])
+    result = grading.grade(data["category"], data["facts"], as_grading_table(table))
+    return Response(
+        {
+            "grade": result.grade,
+            "rules": rules_payload(result.rules),
+            "explanation": result.explanation(get_language() or "en"),
+            "table_version": table.version,
+        }
+    )
+
+
+class ProblemSerializer(serializers.ModelSerializer):
+    plant = serializers.CharField(source="plant.code", read_only=True)
+    line_name = serializers.CharField(source="line.name", read_only=True)
+    failure_mode = serializers.CharField(source="failure_mode.name", read_only=True, default=None)
+    rules = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+    table_version = serializers.IntegerField(source="threshold_table.version", read_only=True)
+
+    class Meta:
+        model = Problem
+        fields = [
+            "id", "number", "plant", "line", "line_name", "shift", "category", "kind", "cause_family",
+            "failure_mode", "title", "description", "occurred_at", "reported_at", "facts", "grade", "base_grade",
+            "rules", "explanation", "table_version", "prior_occurrences", "special_team_required", "status",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(FiredRuleSerializer(many=True))
+    def get_rules(self, problem: Problem) -> list[dict]:
+        return rules_payload(problem.grading.rules)
+
+    def get_explanation(self, problem: Problem) -> str:
+        return problem.explanation(get_language() or "en")
+
+
+class ProblemCreateSerializer(serializers.Serializer):
+    line = serializers.PrimaryKeyRelatedField(queryset=Line.objects.none())
+    category = serializers.ChoiceField(choices=Category.choices)
+    title = serializers.CharField(max_length=140)
+    occurred_at = serializers.DateTimeField()
+    facts = FactsField(required=False, default=dict)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    shift = serializers.PrimaryKeyRelatedField(queryset=Shift.objects.none(), required=False, allow_null=True)
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False, default=Kind.QC)
+    cause_family = serializers.ChoiceField(choices=CauseFamily.choices, required=False, allow_blank=True, default="")
+    failure_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        lines = visible_lines(self.context["request"].user).filter(active=True)
+        self.fields["line"].queryset = lines
+        self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
+
+    def validate_title(self, value: str) -> str:
+        if not value.strip():
+            raise ValidationError(_("Give a short title."))
+        return value.strip()
+
+    def validate_occurred_at(self, value):
+        validate_occurred_at(value, timezone.now())
+        return value
+
+    def validate(self, attrs):
+        facts, errors = clean_facts(attrs["category"], attrs.get("facts") or {})
+        if errors:
+            raise ValidationError({"facts": errors})
+        attrs["facts"] = facts
+        shift = attrs.get("shift")
+        if shift and shift.plant_id != attrs["line"].workshop.plant_id:
+            raise ValidationError({"shift": _("This shift belongs to another plant.")})
+        return attrs
+
+    def to_report(self) -> Report:
+        data = self.validated_data
+        line = data["line"]
+        return Report(
+            line=line,
+            category=data["category"],
+            title=data["title"],
+            occurred_at=data["occurred_at"],
+            facts=data["facts"],
+            description=data["description"].strip(),
+            shift=data.get("shift"),
+            kind=data["kind"],
+            cause_family=data["cause_family"],
+            failure_mode=failure_mode_named(line.workshop.plant, data["failure_mode"], data["category"]),
+        )
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Repeat a create with the same key and get the first problem back (200) instead of a second one.",
+)
+
+
+class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProblemSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    filterset_class = ProblemFilter
+
+    def get_queryset(self):
+        return (
+            Problem.objects.visible_to(self.request.user)
+            .select_related("plant", "line__workshop", "failure_mode", "threshold_table")
+            .order_by("-occurred_at", "-id")
+        )
+
+    @extend_schema(
+        request=ProblemCreateSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: ProblemSerializer,
+            200: OpenApiResponse(ProblemSerializer, description="Replay of an earlier request with the same key"),
+            400: OpenApiResponse(description="Field errors"),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if len(key) > 80:
+            raise ValidationError({IDEMPOTENCY_HEADER: [_("At most 80 characters.")]})
+        serializer = ProblemCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        problem, created = report_problem(serializer.to_report(), reporter=request.user, idempotency_key=key)
+        payload = ProblemSerializer(problem, context={"request": request}).data
+        return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={200: ProblemSerializer, 404: OpenApiResponse(description="Not found or not in your scope")})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)

@@ -1,0 +1,62 @@
+"""CSV and XLSX exports of problem lists: the columns a quality engineer pastes into reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+
+def problem_rows(problems):
+    language = get_language() or "en"
+    yield [
+        _("Number"), _("Grade"), _("Status"), _("Category"), _("Plant"), _("Workshop"), _("Line"), _("Shift"),
+        _("Occurred at"), _("Title"), _("Failure mode"), _("Cause family"), _("QC / QE"), _("Why this grade"),
+        _("Special team required"), _("Reported by"),
+    ]
+    for problem in problems:
+        yield [
+            problem.number, problem.grade, problem.get_status_display(), problem.get_category_display(),
+            str(problem.plant), str(problem.line.workshop), str(problem.line), str(problem.shift or ""),
+            timezone.localtime(problem.occurred_at).strftime("%Y-%m-%d %H:%M"), problem.title,
+            str(problem.failure_mode or ""), problem.get_cause_family_display(), problem.kind,
+            problem.explanation(language), _("yes") if problem.special_team_required else "",
+            problem.reported_by.get_username(),
+        ]
+
+
+def _safe_cell(value):
+    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def csv_response(rows, filename: str) -> HttpResponse:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with a BOM
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_safe_cell(value) for value in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+def xlsx_response(rows, filename: str) -> HttpResponse:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=filename[:31])
+    for row in rows:
+        sheet.append([_safe_cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+    return response

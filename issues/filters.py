@@ -1,0 +1,56 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from issues.models import Category, Grade, Line, Plant, Problem, Workshop
+from issues.scope import scope_filter, visible_plants
+
+
+def _plants(request):
+    return visible_plants(request.user) if request else Plant.objects.none()
+
+
+def _workshops(request):
+    if request is None:
+        return Workshop.objects.none()
+    return Workshop.objects.filter(plant__in=visible_plants(request.user)).filter(
+        Q(lines__in=Line.objects.filter(scope_filter(request.user, line_path="")))
+    ).distinct()
+
+
+def _lines(request):
+    if request is None:
+        return Line.objects.none()
+    return Line.objects.filter(scope_filter(request.user, line_path="")).select_related("workshop")
+
+
+class ProblemFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    plant = django_filters.ModelMultipleChoiceFilter(label=_("Plant"), queryset=_plants, distinct=False)
+    workshop = django_filters.ModelMultipleChoiceFilter(
+        label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False
+    )
+    line = django_filters.ModelMultipleChoiceFilter(label=_("Line"), queryset=_lines, distinct=False)
+    category = django_filters.MultipleChoiceFilter(label=_("Category"), choices=Category.choices)
+    grade = django_filters.MultipleChoiceFilter(label=_("Grade"), choices=Grade.choices)
+    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Problem.Status.choices)
+    occurred = django_filters.DateFromToRangeFilter(
+        label=_("Occurred between"), field_name="occurred_at",
+        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+    )
+    special_team_required = django_filters.BooleanFilter(label=_("Special team required"))
+
+    class Meta:
+        model = Problem
+        fields = ["q", "plant", "workshop", "line", "category", "grade", "status", "occurred", "special_team_required"]
+
+    def search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(number__icontains=word)
+                | Q(title__icontains=word)
+                | Q(description__icontains=word)
+                | Q(failure_mode__name_en__icontains=word)
+                | Q(failure_mode__name_zh__icontains=word)
+            )
+        return queryset

@@ -1,0 +1,154 @@
+"""Logging a problem: grade it, number it, store it in one transaction (issue #2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from issues import grading
+from issues.models import FailureMode, Line, Problem, ProblemCounter, ProblemPhoto, Shift
+from issues.thresholds import as_grading_table, current_table
+
+
+@dataclass
+class Report:
+    """What a person (form) or a machine (API) reports; validated before it gets here."""
+
+    line: Line
+    category: str
+    title: str
+    occurred_at: dt.datetime
+    facts: dict = field(default_factory=dict)
+    description: str = ""
+    shift: Shift | None = None
+    station: object = None
+    kind: str = "QC"
+    cause_family: str = ""
+    failure_mode: FailureMode | None = None
+
+
+MAX_AGE = dt.timedelta(days=30)
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def validate_occurred_at(value: dt.datetime, now: dt.datetime) -> None:
+    if value > now + CLOCK_SKEW:
+        raise ValidationError(_("This is in the future. Check the date and time."))
+    if value < now - MAX_AGE:
+        raise ValidationError(_("Problems older than 30 days cannot be logged here; ask the quality department."))
+
+
+def shift_at(plant, when: dt.datetime) -> Shift | None:
+    local = when.astimezone(plant.zone).time()
+    return next((shift for shift in plant.shifts.all() if shift.covers(local)), None)
+
+
+def failure_mode_named(plant, text: str, category: str = "", *, create: bool = True) -> FailureMode | None:
+    """Find the plant's failure mode by name (either language), or add it as unreviewed."""
+    text = " ".join(text.split())[:120]
+    if not text:
+        return None
+    for field_name in ("name_en__iexact", "name_zh__iexact"):
+        found = FailureMode.objects.filter(plant=plant, **{field_name: text}).first()
+        if found:
+            return found
+    if not create:
+        return None
+    mode, _ = FailureMode.objects.get_or_create(
+        plant=plant, name_en=text, defaults={"name_zh": text, "category": category, "reviewed": False}
+    )
+    return mode
+
+
+def prior_occurrences(report: Report, window_days: int) -> int:
+    if report.failure_mode is None or not report.cause_family:
+        return 0
+    since = report.occurred_at - dt.timedelta(days=window_days)
+    return (
+        Problem.objects.same_failure(
+            line_id=report.line.pk, failure_mode_id=report.failure_mode.pk, cause_family=report.cause_family
+        )
+        .filter(occurred_at__gte=since, occurred_at__lt=report.occurred_at)
+        .count()
+    )
+
+
+def needs_special_team(report: Report, plant) -> bool:
+    if report.failure_mode is None:
+        return False
+    since = report.occurred_at - dt.timedelta(days=plant.special_team_window_days)
+    earlier = (
+        Problem.objects.filter(failure_mode=report.failure_mode, occurred_at__gte=since, occurred_at__lte=report.occurred_at)
+        .exclude(status=Problem.Status.CANCELLED)
+        .count()
+    )
+    return earlier + 1 >= plant.special_team_occurrences
+
+
+def next_number(plant, occurred_at: dt.datetime) -> str:
+    day = occurred_at.astimezone(plant.zone).date()
+    counter, _ = ProblemCounter.objects.select_for_update().get_or_create(plant=plant, day=day)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{plant.code.upper()}-{day:%Y%m%d}-{counter.last:03d}"
+
+
+def grade_report(report: Report, table=None) -> tuple[grading.Grading, object]:
+    plant = report.line.workshop.plant
+    table = table or current_table(plant)
+    prior = prior_occurrences(report, plant.recurrence_window_days)
+    return grading.grade(report.category, report.facts, as_grading_table(table), prior), table
+
+
+def report_problem(
+    report: Report, *, reporter, idempotency_key: str = "", photos: list[ProblemPhoto] = ()
+) -> tuple[Problem, bool]:
+    """Store a graded problem; returns (problem, created). The same reporter repeating the same
+    idempotency key (a double tap, a retried request) gets the first problem back."""
+    if idempotency_key:
+        existing = Problem.objects.filter(reported_by=reporter, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            return _store(report, reporter, idempotency_key, photos), True
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The other request of a concurrent double submit committed first.
+        return Problem.objects.get(reported_by=reporter, idempotency_key=idempotency_key), False
+
+
+def _store(report: Report, reporter, idempotency_key: str, photos) -> Problem:
+    plant = report.line.workshop.plant
+    result, table = grade_report(report)
+    problem = Problem.objects.create(
+        number=next_number(plant, report.occurred_at),
+        plant=plant,
+        line=report.line,
+        station=report.station,
+        shift=report.shift or shift_at(plant, report.occurred_at),
+        category=report.category,
+        kind=report.kind or "QC",
+        cause_family=report.cause_family,
+        failure_mode=report.failure_mode,
+        title=report.title,
+        description=report.description,
+        occurred_at=report.occurred_at,
+        reported_by=reporter,
+        facts=report.facts,
+        grade=result.grade,
+        base_grade=result.base_grade,
+        fired_rules=[rule.as_json() for rule in result.rules],
+        threshold_table=table,
+        prior_occurrences=result.prior_occurrences,
+        special_team_required=needs_special_team(report, plant),
+        idempotency_key=idempotency_key,
+    )
+    if photos:
+        ProblemPhoto.objects.filter(pk__in=[photo.pk for photo in photos], problem__isnull=True).update(problem=problem)
+    return problem

@@ -1,0 +1,170 @@
+"""A realistic demo plant: two workshops, six lines, three shifts, a person in every role,
+and three weeks of problems graded by the real threshold table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from issues.intake import Report, report_problem
+from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Shift, Station, Workshop
+from issues.scope import assign_role
+
+DEMO_PASSWORD = "qrqc-demo"
+
+WORKSHOPS = [
+    ("assembly", "Assembly workshop", "总装车间", [("a1", "Assembly line 1", "总装一线"), ("a2", "Assembly line 2", "总装二线"), ("a3", "Assembly line 3", "总装三线")]),
+    ("machining", "Machining workshop", "机加车间", [("m1", "Machining line 1", "机加一线"), ("m2", "Machining line 2", "机加二线"), ("m3", "Machining line 3", "机加三线")]),
+]
+SHIFTS = [
+    ("day", "Day shift", "早班", dt.time(6), dt.time(14)),
+    ("swing", "Swing shift", "中班", dt.time(14), dt.time(22)),
+    ("night", "Night shift", "夜班", dt.time(22), dt.time(6)),
+]
+FAILURE_MODES = [
+    ("quality", "Burr on flange", "法兰毛刺"), ("quality", "Missing part", "漏装"), ("quality", "Wrong part", "错装"),
+    ("quality", "Leak", "泄漏"), ("quality", "Dimension out of tolerance", "尺寸超差"), ("quality", "Scratch", "划伤"),
+    ("quality", "Torque out of specification", "扭矩不合格"), ("quality", "Poor weld", "焊接不良"),
+    ("equipment", "Spindle breakdown", "主轴故障"), ("equipment", "Robot alarm", "机器人报警"),
+    ("utilities", "Compressed air pressure low", "压缩空气压力低"), ("utilities", "Power cut", "停电"),
+    ("material", "Material shortage", "缺料"), ("material", "Supplier part defective", "来料不良"),
+    ("safety", "Guard removed", "防护罩拆除"), ("people", "Operator absent", "员工缺勤"),
+]
+# (username, display name, role, scope kind, scope code)
+PEOPLE = [
+    ("admin", "Plant administrator 系统管理员", None, None, None),
+    ("operator.a1", "Wang Fang 王芳", Role.OPERATOR, "line", "a1"),
+    ("inspector.assembly", "Li Na 李娜", Role.QC_INSPECTOR, "workshop", "assembly"),
+    ("technician.machining", "Zhao Lei 赵磊", Role.MAINTENANCE_TECHNICIAN, "workshop", "machining"),
+    ("leader.a1", "Zhang Wei 张伟", Role.TEAM_LEADER, "line", "a1"),
+    ("leader.a2", "Liu Yang 刘洋", Role.TEAM_LEADER, "line", "a2"),
+    ("leader.a3", "Chen Jing 陈静", Role.TEAM_LEADER, "line", "a3"),
+    ("leader.m1", "Yang Jun 杨军", Role.TEAM_LEADER, "line", "m1"),
+    ("leader.m2", "Huang Min 黄敏", Role.TEAM_LEADER, "line", "m2"),
+    ("leader.m3", "Zhou Tao 周涛", Role.TEAM_LEADER, "line", "m3"),
+    ("engineer.quality", "Wu Xia 吴霞", Role.QUALITY_ENGINEER, "plant", None),
+    ("engineer.equipment", "Xu Gang 徐刚", Role.EQUIPMENT_ENGINEER, "plant", None),
+    ("engineer.utilities", "Sun Hao 孙浩", Role.UTILITIES_ENGINEER, "plant", None),
+    ("director.assembly", "Ma Li 马丽", Role.WORKSHOP_DIRECTOR, "workshop", "assembly"),
+    ("director.machining", "Zhu Qiang 朱强", Role.WORKSHOP_DIRECTOR, "workshop", "machining"),
+    ("chief.inspection", "Hu Yan 胡燕", Role.INSPECTION_SECTION_CHIEF, "plant", None),
+    ("chief.maintenance", "Guo Bin 郭斌", Role.MAINTENANCE_SECTION_CHIEF, "plant", None),
+    ("manager.production", "He Ping 何平", Role.PRODUCTION_MANAGER, "plant", None),
+    ("manager.quality", "Lin Hui 林慧", Role.QUALITY_MANAGER, "plant", None),
+    ("manager.engineering", "Luo Jian 罗建", Role.ENGINEERING_MANAGER, "plant", None),
+    ("deputy.gm", "Gao Feng 高峰", Role.DEPUTY_GENERAL_MANAGER, "plant", None),
+    ("gm", "Liang Hong 梁红", Role.GENERAL_MANAGER, "plant", None),
+]
+TITLES = {
+    "quality": ["OP20 法兰毛刺 / burr on flange", "漏装垫片 / washer missing", "壳体泄漏 / housing leak", "孔径超差 / bore oversize", "外观划伤 / surface scratch", "螺栓扭矩不足 / bolt torque low"],
+    "equipment": ["主轴异响停机 / spindle noise, stopped", "机器人报警 / robot alarm", "夹具定位销磨损 / locating pin worn"],
+    "utilities": ["压缩空气压力低 / air pressure low", "车间停电 / power cut", "恒温间温度超限 / climate room out of range"],
+    "material": ["缺料停线 / line stopped, no material", "来料尺寸不良 / supplier part out of spec", "标签错误 / wrong label"],
+    "safety": ["防护罩未装 / guard not fitted", "地面油污 / oil on floor"],
+    "people": ["班组缺员 / team short-staffed", "顶岗作业 / stand-in at post"],
+}
+
+
+def demo_facts(category: str, rng: random.Random) -> dict:
+    if category == "quality":
+        facts = {"defect_class": rng.choice("ABBCC"), "defect_count": rng.choice([2, 4, 6, 8, 12, 15, 25, 45])}
+        facts["consecutive_count"] = min(facts["defect_count"], rng.choice([1, 2, 3, 6]))
+        if rng.random() < 0.08:
+            facts["customer_complaint"] = True
+        if rng.random() < 0.1:
+            facts["zero_tolerance_count"] = 1
+        return facts
+    if category == "equipment":
+        return {"downtime_minutes": rng.choice([15, 30, 45, 75, 130]), "characteristic_class": rng.choice("BCC")}
+    if category == "utilities":
+        return {"interruption_minutes": rng.choice([10, 40, 70, 150])}
+    if category == "material":
+        return {"line_stop_minutes": rng.choice([20, 45, 90]), "incoming_abnormal": rng.random() < 0.3}
+    if category == "safety":
+        return {"procedure_violation": True} if rng.random() < 0.7 else {"incident": True}
+    return {"individual_absence": True}
+
+
+class Command(BaseCommand):
+    help = "Create the demo plant SZ1 with people, lines, shifts and three weeks of graded problems."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=21)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, days: int, seed: int, **options):
+        if Plant.objects.filter(code="sz1").exists():
+            self.stdout.write("Demo plant SZ1 already exists; nothing added.")
+        else:
+            with transaction.atomic():
+                plant = self.build_plant()
+                self.build_history(plant, days, random.Random(seed))
+            self.stdout.write(self.style.SUCCESS(f"Demo plant SZ1 created with {Problem.objects.filter(plant=plant).count()} problems."))
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): admin, leader.a1 (team leader), engineer.quality, director.assembly, manager.quality, gm")
+
+    def build_plant(self) -> Plant:
+        plant = Plant.objects.create(code="sz1", name_en="Suzhou Plant 1", name_zh="苏州一厂", timezone="Asia/Shanghai")
+        lines = {}
+        for code, name_en, name_zh, line_specs in WORKSHOPS:
+            workshop = Workshop.objects.create(plant=plant, code=code, name_en=name_en, name_zh=name_zh)
+            for line_code, line_en, line_zh in line_specs:
+                line = Line.objects.create(workshop=workshop, code=line_code, name_en=line_en, name_zh=line_zh)
+                Station.objects.bulk_create(
+                    Station(line=line, code=f"op{n}0", name_en=f"OP{n}0", name_zh=f"OP{n}0 工位") for n in range(1, 6)
+                )
+                lines[line_code] = line
+        for code, name_en, name_zh, starts, ends in SHIFTS:
+            Shift.objects.create(plant=plant, code=code, name_en=name_en, name_zh=name_zh, starts=starts, ends=ends)
+        FailureMode.objects.bulk_create(
+            FailureMode(plant=plant, category=category, name_en=en, name_zh=zh) for category, en, zh in FAILURE_MODES
+        )
+        workshops = {workshop.code: workshop for workshop in plant.workshops.all()}
+        User = get_user_model()
+        for username, display, role, scope_kind, scope_code in PEOPLE:
+            user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
+            home_line = lines.get(scope_code) if scope_kind == "line" else None
+            Profile.objects.create(
+                user=user, display_name=display, phone=f"+86 138 0000 {len(username):02d}{ord(username[0]) % 100:02d}",
+                language="zh-hans", home_line=home_line,
+            )
+            if role is None:
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
+                continue
+            assign_role(
+                user, role, plant=plant,
+                workshop=workshops.get(scope_code) if scope_kind == "workshop" else None,
+                line=home_line,
+            )
+        return plant
+
+    def build_history(self, plant: Plant, days: int, rng: random.Random) -> None:
+        User = get_user_model()
+        lines = list(Line.objects.filter(workshop__plant=plant).select_related("workshop__plant"))
+        modes = {category: list(FailureMode.objects.filter(plant=plant, category=category)) for category, *_ in FAILURE_MODES}
+        reporters = {line.pk: User.objects.get(username=f"leader.{line.code}") for line in lines}
+        now = timezone.now()
+        categories = ["quality"] * 6 + ["equipment", "equipment", "utilities", "material", "safety", "people"]
+        for day in range(days, -1, -1):
+            for _ in range(rng.randint(2, 6)):
+                occurred_at = now - dt.timedelta(days=day, minutes=rng.randint(30, 23 * 60))
+                if occurred_at > now:
+                    continue
+                category = rng.choice(categories)
+                line = rng.choice(lines)
+                problem, _ = report_problem(
+                    Report(
+                        line=line, category=category, title=rng.choice(TITLES[category]), occurred_at=occurred_at,
+                        facts=demo_facts(category, rng), cause_family=rng.choice(["man", "machine", "material", "method"]),
+                        failure_mode=rng.choice(modes[category]),
+                    ),
+                    reporter=reporters[line.pk],
+                )
+                if day > 2:
+                    status = rng.choice([Problem.Status.CLOSED] * 3 + [Problem.Status.CONTAINED, Problem.Status.ACTING])
+                    Problem.objects.filter(pk=problem.pk).update(status=status)

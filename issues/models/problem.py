@@ -1,0 +1,185 @@
+"""Problems: what the shift leader logged, how it was graded, and why."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from issues.grading import FiredRule, Grading
+from issues.models.plant import BilingualName, Line, Plant, Shift, Station
+from issues.models.thresholds import Category, Grade, ThresholdTable
+
+
+class Kind(models.TextChoices):
+    """QC = execution problems of operators, equipment, tooling; QE = design/development (DOMAIN §2)."""
+
+    QC = "QC", _("QC — execution")
+    QE = "QE", _("QE — design / development")
+
+
+class CauseFamily(models.TextChoices):
+    MAN = "man", _("Man")
+    MACHINE = "machine", _("Machine")
+    MATERIAL = "material", _("Material")
+    METHOD = "method", _("Method")
+    ENVIRONMENT = "environment", _("Environment")
+    MEASUREMENT = "measurement", _("Measurement")
+    OTHER = "other", _("Other")
+
+
+class FailureMode(BilingualName):
+    """A plant's list of failure modes; free text typed at intake adds an unreviewed entry."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="failure_modes", verbose_name=_("plant"))
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, blank=True)
+    reviewed = models.BooleanField(
+        _("reviewed"), default=True, help_text=_("Entries typed as free text at intake start unreviewed.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plant", "category", "name_en"]
+        verbose_name = _("failure mode")
+        verbose_name_plural = _("failure modes")
+        constraints = [models.UniqueConstraint(fields=["plant", "name_en"], name="failure_mode_name_unique_in_plant")]
+
+
+class ProblemQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ProblemQuerySet":
+        from issues.scope import scope_filter
+
+        return self.filter(scope_filter(user, line_path="line"))
+
+    def open(self) -> "ProblemQuerySet":
+        return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
+
+    def same_failure(self, *, line_id, failure_mode_id, cause_family) -> "ProblemQuerySet":
+        return self.filter(line_id=line_id, failure_mode_id=failure_mode_id, cause_family=cause_family).exclude(
+            status=Problem.Status.CANCELLED
+        )
+
+
+class Problem(models.Model):
+    class Status(models.TextChoices):
+        """Lifecycle (allowed transitions arrive with the problem-solving issue):
+        open → contained → analysed → acting → verifying → closed; closed → open (reopen);
+        any open state → cancelled (duplicate)."""
+
+        OPEN = "open", _("Open")
+        CONTAINED = "contained", _("Contained")
+        ANALYSED = "analysed", _("Root cause found")
+        ACTING = "acting", _("Actions in progress")
+        VERIFYING = "verifying", _("Verifying")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    plant = models.ForeignKey(Plant, on_delete=models.PROTECT, related_name="problems", verbose_name=_("plant"))
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="problems", verbose_name=_("line"))
+    station = models.ForeignKey(
+        Station, on_delete=models.SET_NULL, null=True, blank=True, related_name="problems", verbose_name=_("station")
+    )
+    shift = models.ForeignKey(
+        Shift, on_delete=models.SET_NULL, null=True, blank=True, related_name="problems", verbose_name=_("shift")
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    kind = models.CharField(_("QC / QE"), max_length=2, choices=Kind.choices, default=Kind.QC)
+    cause_family = models.CharField(_("cause family"), max_length=20, choices=CauseFamily.choices, blank=True)
+    failure_mode = models.ForeignKey(
+        FailureMode, on_delete=models.PROTECT, null=True, blank=True, related_name="problems",
+        verbose_name=_("failure mode"),
+    )
+    title = models.CharField(_("title"), max_length=140)
+    description = models.TextField(_("description"), blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    reported_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_problems",
+        verbose_name=_("reported by"),
+    )
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
+    base_grade = models.CharField(_("grade before recurrence"), max_length=1, choices=Grade.choices)
+    fired_rules = models.JSONField(_("rules that fired"), default=list, blank=True)
+    threshold_table = models.ForeignKey(
+        ThresholdTable, on_delete=models.PROTECT, related_name="problems", verbose_name=_("threshold table")
+    )
+    prior_occurrences = models.PositiveIntegerField(_("earlier occurrences in the window"), default=0)
+    special_team_required = models.BooleanField(_("special team required"), default=False)
+
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["idempotency_key"])
+    objects = ProblemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("problem")
+        verbose_name_plural = _("problems")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reported_by", "idempotency_key"], condition=~Q(idempotency_key=""),
+                name="problem_idempotency_key_unique_per_reporter",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["plant", "-occurred_at"], name="problem_plant_occurred"),
+            models.Index(fields=["line", "failure_mode", "cause_family", "occurred_at"], name="problem_recurrence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def grading(self) -> Grading:
+        return Grading(
+            grade=self.grade,
+            base_grade=self.base_grade,
+            rules=tuple(FiredRule.from_json(rule) for rule in self.fired_rules),
+            table_version=self.threshold_table.version if self.threshold_table_id else None,
+            prior_occurrences=self.prior_occurrences,
+        )
+
+    def explanation(self, language: str = "en") -> str:
+        return self.grading.explanation(language)
+
+
+class ProblemCounter(models.Model):
+    """Per plant and local day, the last serial handed out (row-locked while numbering)."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plant", "day"], name="problem_counter_unique_day")]
+
+
+def photo_path(instance: "ProblemPhoto", filename: str) -> str:
+    return f"problems/{instance.uploaded_at:%Y/%m}/{instance.token}.jpg"
+
+
+class ProblemPhoto(models.Model):
+    """A resized JPEG. Staged (problem empty) when the rest of the form failed validation,
+    so a re-rendered form keeps the photos already uploaded."""
+
+    problem = models.ForeignKey(
+        Problem, on_delete=models.CASCADE, null=True, blank=True, related_name="photos", verbose_name=_("problem")
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    token = models.CharField(max_length=32, unique=True)
+    image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    original_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")

@@ -1,0 +1,51 @@
+"""Reading and versioning threshold tables; the bridge between rows and `grading.Table`."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Max
+
+from issues import grading
+from issues.models import ThresholdRule, ThresholdTable
+
+RULE_FIELDS = (
+    "category", "code", "grade", "fact", "operator", "limit", "upper_limit", "match", "when_fact", "when_value",
+    "label_en", "label_zh",
+)
+
+
+def as_grading_table(table: ThresholdTable) -> grading.Table:
+    rules = tuple(
+        grading.Rule(**{name: getattr(row, name) for name in RULE_FIELDS}) for row in table.rules.all()
+    )
+    return grading.Table(version=table.version, rules=rules, id=table.pk)
+
+
+def current_table(plant) -> ThresholdTable:
+    table = ThresholdTable.objects.current_for(plant)
+    if table is None:
+        table = copy_default_table(plant)
+    return table
+
+
+def next_version(plant) -> int:
+    """The next version number of a plant's table (plant None: the default template)."""
+    latest = ThresholdTable.objects.filter(plant=plant).aggregate(latest=Max("version"))["latest"]
+    return (latest or 0) + 1
+
+
+@transaction.atomic
+def copy_table(source: ThresholdTable, plant, *, user=None, note: str = "") -> ThresholdTable:
+    table = ThresholdTable.objects.create(plant=plant, version=next_version(plant), created_by=user, note=note)
+    ThresholdRule.objects.bulk_create(
+        ThresholdRule(table=table, **{name: getattr(row, name) for name in RULE_FIELDS}) for row in source.rules.all()
+    )
+    return table
+
+
+def copy_default_table(plant) -> ThresholdTable:
+    """Give a plant its first table, copied from the newest default template."""
+    template = ThresholdTable.objects.filter(plant__isnull=True).order_by("-version").first()
+    if template is None:
+        return ThresholdTable.objects.create(plant=plant, version=next_version(plant), note="empty: no template")
+    return copy_table(template, plant, note=f"copied from default template v{template.version}")

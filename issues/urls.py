@@ -1,0 +1,12 @@
+from django.urls import path
+
+from issues import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("problems/", views.problem_list, name="problem_list"),
+    path("problems/new/", views.problem_new, name="problem_new"),
+    path("problems/grade-preview/", views.grade_preview, name="grade_preview"),
+    path("problems/<int:pk>/", views.problem_detail, name="problem_detail"),
+    path("photos/<str:token>.jpg", views.photo, name="photo"),
+]

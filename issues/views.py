@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from issues.export import csv_response, problem_rows, xlsx_response
+from issues.facts import clean_facts, facts_for
+from issues.filters import ProblemFilter
+from issues.forms import ProblemForm
+from issues.intake import Report, failure_mode_named, grade_report, report_problem, shift_at
+from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
+from issues.photos import staged_photos, store_photo
+from issues.scope import can_see_line, scope_of, visible_lines, visible_plants
+
+PROBLEM_RELATED = ("plant", "line__workshop", "shift", "failure_mode", "reported_by", "threshold_table")
+
+
+def home(request):
+    since = timezone.now() - dt.timedelta(hours=24)
+    visible = Problem.objects.visible_to(request.user)
+    recent = visible.filter(occurred_at__gte=since).select_related(*PROBLEM_RELATED)[:20]
+    counts = visible.open().aggregate(
+        a=Count("pk", filter=Q(grade="A")), b=Count("pk", filter=Q(grade="B")), c=Count("pk", filter=Q(grade="C"))
+    )
+    return render(request, "issues/home.html", {"recent": recent, "open_counts": counts, "no_scope": scope_of(request.user).empty})
+
+
+def default_line(user) -> Line | None:
+    lines = visible_lines(user).filter(active=True)
+    profile = Profile.objects.filter(user=user).select_related("home_line").first()
+    if profile and profile.home_line and lines.filter(pk=profile.home_line_id).exists():
+        return profile.home_line
+    assigned = lines.filter(pk__in=scope_of(user).line_ids).first()
+    if assigned:
+        return assigned
+    return lines.first() if lines.count() == 1 else None
+
+
+def _intake_context(request, form, staged):
+    plant_ids = visible_plants(request.user).values("pk")
+    return {
+        "form": form,
+        "staged": staged,
+        "failure_modes": FailureMode.objects.filter(plant__in=plant_ids).order_by("name_en"),
+        "max_photos": settings.QRQC_PHOTO_MAX_COUNT,
+    }
+
+
+@permission_required("issues.add_problem", raise_exception=True)
+def problem_new(request):
+    staged: list[ProblemPhoto] = []
+    if request.method == "POST":
+        form = ProblemForm(request.POST, request.FILES, user=request.user)
+        staged = staged_photos(request.user, request.POST.getlist("staged_photo"))
+        valid = form.is_valid()
+        new_photos = [store_photo(jpeg, name=name, user=request.user) for name, jpeg in form.processed_photos]
+        if valid:
+            problem, created = report_problem(
+                form.to_report(), reporter=request.user, idempotency_key=form.cleaned_data["idempotency_key"],
+                photos=staged + new_photos,
+            )
+            if created:
+                messages.success(request, _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade})
+            else:
+                messages.info(request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number})
+            return redirect("problem_detail", pk=problem.pk)
+        staged += new_photos
+        status = 400
+    else:
+        line = default_line(request.user)
+        now = timezone.now()
+        initial = {"occurred_at": timezone.localtime(now).replace(second=0, microsecond=0), "line": line}
+        if line:
+            initial["shift"] = shift_at(line.workshop.plant, now)
+        form = ProblemForm(user=request.user, initial=initial)
+        status = 200
+    return render(request, "issues/problem_form.html", _intake_context(request, form, staged), status=status)
+
+
+@permission_required("issues.add_problem", raise_exception=True)
+@require_POST
+def grade_preview(request):
+    """The live grade while the form is being typed (htmx); stores nothing."""
+    category = request.POST.get("category", "")
+    line = visible_lines(request.user).filter(pk=request.POST.get("line") or None).first()
+    context = {"grading": None, "errors": {}}
+    if line and category:
+        submitted = {fact.name: request.POST.get(fact.name, "") for fact in facts_for(category)}
+        facts, errors = clean_facts(category, submitted)
+        context["errors"] = errors
+        if not errors:
+            report = Report(
+                line=line, category=category, title="", occurred_at=timezone.now(), facts=facts,
+                cause_family=request.POST.get("cause_family", ""),
+                failure_mode=failure_mode_named(line.workshop.plant, request.POST.get("failure_mode", ""), create=False),
+            )
+            grading, table = grade_report(report)
+            context.update(grading=grading, table=table, explanation=grading.explanation(get_language() or "en"))
+    return render(request, "issues/_grade_preview.html", context)
+
+
+@permission_required("issues.view_problem", raise_exception=True)
+def problem_detail(request, pk: int):
+    problem = get_object_or_404(Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED), pk=pk)
+    language = get_language() or "en"
+    history = problem.history.select_related("history_user").order_by("-history_date")[:50]
+    changes = []
+    for record in history:
+        previous = record.prev_record
+        diff = record.diff_against(previous).changes if previous else []
+        changes.append({"record": record, "changes": diff})
+    return render(
+        request,
+        "issues/problem_detail.html",
+        {
+            "problem": problem,
+            "rules": [(rule, rule.explanation(language)) for rule in problem.grading.rules],
+            "explanation": problem.explanation(language),
+            "photos": problem.photos.all(),
+            "changes": changes,
+            "facts": _readable_facts(problem),
+        },
+    )
+
+
+def _readable_facts(problem: Problem) -> list[tuple[str, object]]:
+    labels = {fact.name: fact for fact in facts_for(problem.category)}
+    rows = []
+    for name, value in problem.facts.items():
+        fact = labels.get(name)
+        shown = _("yes") if value is True else value
+        rows.append((fact.label if fact else name, shown))
+    return rows
+
+
+@permission_required("issues.view_problem", raise_exception=True)
+def problem_list(request):
+    base = Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED)
+    filterset = ProblemFilter(request.GET or None, queryset=base, request=request)
+    problems = filterset.qs if filterset.is_valid() else base
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        rows = problem_rows(problems[:50_000])
+        return (csv_response if export == "csv" else xlsx_response)(rows, f"qrqc-problems-{stamp}")
+    page = Paginator(problems, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "issues/problem_list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode()},
+    )
+
+
+def photo(request, token: str):
+    photo = get_object_or_404(ProblemPhoto.objects.select_related("problem__line__workshop"), token=token)
+    if photo.problem is None:
+        if photo.uploaded_by_id != request.user.pk:
+            raise Http404
+    elif not (request.user.has_perm("issues.view_problem") and can_see_line(request.user, photo.problem.line)):
+        raise Http404
+    return FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+
+
+@login_not_required
+def switch_language(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        Profile.objects.update_or_create(user=request.user, defaults={"language": language})
+    return response

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from issues import api
+from issues.views import switch_language
+
+router = DefaultRouter()
+router.register("problems", api.ProblemViewSet, basename="problem")
+
+urlpatterns = [
+    path("", include("issues.urls")),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", switch_language, name="switch_language"),
+    path("admin/", admin.site.urls),
+    path("api/v1/grade/", api.grade_view, name="api_grade"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/v1/", include(router.urls)),
+]

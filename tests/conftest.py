@@ -1,0 +1,117 @@
+"""Shared fixtures: a small plant and named personas (DESIGN.md §2, Tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, Workshop
+from issues.scope import assign_role
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_sessionstart(session):
+    """Under CI the suite must run on the real servers: fail at once rather than pass on SQLite."""
+    if not IN_CI:
+        return
+    problems = []
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        problems.append("DATABASE_URL must point at PostgreSQL under CI")
+    if not os.environ.get("REDIS_URL", "").startswith("redis://"):
+        problems.append("REDIS_URL must point at Redis under CI")
+    if not os.path.exists(os.environ.get("QRQC_CHROMIUM", "/usr/bin/chromium")):
+        problems.append("Chromium is not installed (/usr/bin/chromium)")
+    if problems:
+        pytest.exit("CI=true but " + "; ".join(problems), returncode=3)
+
+
+@dataclass
+class Plantworld:
+    plant: Plant
+    assembly: Workshop
+    machining: Workshop
+    line_a1: Line
+    line_a2: Line
+    line_m1: Line
+    day: Shift
+    night: Shift
+
+
+def build_plant(code: str = "tp1", name_en: str = "Test Plant", name_zh: str = "测试工厂") -> Plantworld:
+    plant = Plant.objects.create(code=code, name_en=name_en, name_zh=name_zh, timezone="Asia/Shanghai")
+    assembly = Workshop.objects.create(plant=plant, code="assembly", name_en="Assembly", name_zh="总装车间")
+    machining = Workshop.objects.create(plant=plant, code="machining", name_en="Machining", name_zh="机加车间")
+    return Plantworld(
+        plant=plant,
+        assembly=assembly,
+        machining=machining,
+        line_a1=Line.objects.create(workshop=assembly, code="a1", name_en="Assembly 1", name_zh="总装一线"),
+        line_a2=Line.objects.create(workshop=assembly, code="a2", name_en="Assembly 2", name_zh="总装二线"),
+        line_m1=Line.objects.create(workshop=machining, code="m1", name_en="Machining 1", name_zh="机加一线"),
+        day=Shift.objects.create(plant=plant, code="day", name_en="Day", name_zh="白班", starts=dt.time(8), ends=dt.time(20)),
+        night=Shift.objects.create(plant=plant, code="night", name_en="Night", name_zh="夜班", starts=dt.time(20), ends=dt.time(8)),
+    )
+
+
+def make_person(username: str, role: str | None, *, plant=None, workshop=None, line=None, language: str = "en"):
+    user = get_user_model().objects.create_user(username=username, password="pw-for-tests-only")
+    Profile.objects.create(user=user, display_name=username.title(), language=language, home_line=line)
+    if role:
+        assign_role(user, role, plant=plant, workshop=workshop, line=line)
+    return user
+
+
+@pytest.fixture
+def world(db) -> Plantworld:
+    return build_plant()
+
+
+@pytest.fixture
+def other_world(db) -> Plantworld:
+    return build_plant(code="op2", name_en="Other Plant", name_zh="其他工厂")
+
+
+@pytest.fixture
+def operator(world):
+    return make_person("operator", Role.OPERATOR, plant=world.plant, line=world.line_a1)
+
+
+@pytest.fixture
+def team_leader(world):
+    return make_person("leader", Role.TEAM_LEADER, plant=world.plant, line=world.line_a1)
+
+
+@pytest.fixture
+def workshop_director(world):
+    return make_person("director", Role.WORKSHOP_DIRECTOR, plant=world.plant, workshop=world.assembly)
+
+
+@pytest.fixture
+def quality_engineer(world):
+    return make_person("qe", Role.QUALITY_ENGINEER, plant=world.plant)
+
+
+@pytest.fixture
+def general_manager(world):
+    return make_person("gm", Role.GENERAL_MANAGER, plant=world.plant)
+
+
+@pytest.fixture
+def outsider(other_world):
+    return make_person("outsider", Role.QUALITY_MANAGER, plant=other_world.plant)
+
+
+@pytest.fixture
+def failure_mode(world):
+    return FailureMode.objects.create(plant=world.plant, category="quality", name_en="Burr", name_zh="毛刺")
+
+
+@pytest.fixture
+def db_vendor(db) -> str:
+    return connection.vendor
