@@ -26,7 +26,7 @@ system-deps:
 
 # One command: virtualenv, database, demo plant, then the site + Celery worker + beat.
 run: venv
-	@mkdir -p var
+	@mkdir -p $${QRQC_VAR_DIR:-var}
 	DJANGO_ENV=development $(PY) manage.py migrate --noinput
 	DJANGO_ENV=development $(PY) manage.py seed_demo
 	@DJANGO_ENV=development PORT=$(PORT) bash .ci/serve.sh

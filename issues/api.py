@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -18,7 +19,7 @@ from issues import grading
 from issues.facts import clean_facts
 from issues.filters import ProblemFilter
 from issues.intake import Report, failure_mode_named, report_problem, validate_occurred_at
-from issues.models import Category, CauseFamily, Kind, Line, Problem, Shift
+from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift
 from issues.scope import visible_lines, visible_plants
 from issues.thresholds import as_grading_table, current_table
 
@@ -42,7 +43,7 @@ class ModelPermissions(permissions.DjangoModelPermissions):
 
 class FiredRuleSerializer(serializers.Serializer):
     code = serializers.CharField()
-    grade = serializers.ChoiceField(choices=["A", "B", "C"])
+    grade = serializers.ChoiceField(choices=Grade.choices)
     explanation = serializers.CharField()
 
 
@@ -76,7 +77,7 @@ class GradeRequestSerializer(serializers.Serializer):
 
 
 class GradeResponseSerializer(serializers.Serializer):
-    grade = serializers.ChoiceField(choices=["A", "B", "C"])
+    grade = serializers.ChoiceField(choices=Grade.choices)
     rules = FiredRuleSerializer(many=True)
     explanation = serializers.CharField()
     table_version = serializers.IntegerField()
@@ -108,7 +109,8 @@ def grade_view(request):
 class ProblemSerializer(serializers.ModelSerializer):
     plant = serializers.CharField(source="plant.code", read_only=True)
     line_name = serializers.CharField(source="line.name", read_only=True)
-    failure_mode = serializers.CharField(source="failure_mode.name", read_only=True, default=None)
+    failure_mode = serializers.CharField(source="failure_mode.name", read_only=True, default=None, allow_null=True)
+    cause_family = serializers.ChoiceField(choices=CauseFamily.choices, read_only=True, allow_blank=True)
     rules = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField()
     table_version = serializers.IntegerField(source="threshold_table.version", read_only=True)
@@ -144,7 +146,9 @@ class ProblemCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        lines = visible_lines(self.context["request"].user).filter(active=True)
+        # The schema generator builds this serializer without a request: then no line is choosable.
+        request = self.context.get("request")
+        lines = visible_lines(request.user if request is not None else AnonymousUser()).filter(active=True)
         self.fields["line"].queryset = lines
         self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
 
@@ -201,6 +205,15 @@ class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retr
             .select_related("plant", "line__workshop", "failure_mode", "threshold_table")
             .order_by("-occurred_at", "-id")
         )
+
+    @extend_schema(
+        responses={
+            200: ProblemSerializer(many=True),
+            400: OpenApiResponse(description="Filter values that are not valid or not in your scope"),
+        }
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request=ProblemCreateSerializer,
