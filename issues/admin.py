@@ -1,10 +1,23 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from issues.facts import facts_for
 from issues.models import (
-    FailureMode, Line, Plant, Problem, Profile, RoleAssignment, Shift, Station, ThresholdRule, ThresholdTable, Workshop,
+    FailureMode,
+    Line,
+    Plant,
+    Problem,
+    Profile,
+    RoleAssignment,
+    Shift,
+    Station,
+    ThresholdRule,
+    ThresholdTable,
+    Workshop,
 )
+from issues.models.thresholds import RULE_SCOPE_RECURRENCE
 from issues.scope import sync_user_groups, visible_plants
 from issues.thresholds import next_version
 
@@ -91,8 +104,35 @@ class RoleAssignmentAdmin(PlantScopedAdmin):
         sync_user_groups(obj.user)
 
 
+class ThresholdRuleForm(forms.ModelForm):
+    """Refuse a rule grading cannot evaluate: a test without the limits it compares against
+    would make every later problem of the category fail at intake."""
+
+    def clean(self):
+        cleaned = super().clean()
+        category = cleaned.get("category")
+        known = {fact.name for fact in facts_for(category)} | (
+            {"prior_occurrences"} if category == RULE_SCOPE_RECURRENCE else set()
+        )
+        if cleaned.get("fact") and category and cleaned["fact"] not in known:
+            self.add_error("fact", _("Not a fact of this category: %(names)s.") % {"names": ", ".join(sorted(known))})
+        condition_known = known | {"base_grade"}
+        if cleaned.get("when_fact") and category and cleaned["when_fact"] not in condition_known:
+            self.add_error("when_fact", _("Not a fact of this category."))
+        operator, limit, upper = cleaned.get("operator"), cleaned.get("limit"), cleaned.get("upper_limit")
+        if operator in ("gt", "gte", "between") and limit is None:
+            self.add_error("limit", _("This test needs a limit."))
+        if operator == "between":
+            if upper is None:
+                self.add_error("upper_limit", _("This test needs an upper limit."))
+            elif limit is not None and upper <= limit:
+                self.add_error("upper_limit", _("The upper limit must be above the limit."))
+        return cleaned
+
+
 class ThresholdRuleInline(admin.TabularInline):
     model = ThresholdRule
+    form = ThresholdRuleForm
     extra = 0
     fields = [
         "category", "code", "grade", "fact", "operator", "limit", "upper_limit", "match", "when_fact", "when_value",
@@ -131,25 +171,40 @@ class ThresholdTableAdmin(PlantScopedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        self._previous_pk = obj.pk
-        obj.pk = None
-        obj._state.adding = True
-        obj.version = next_version(obj.plant)
-        obj.created_by = request.user
-        obj.save()
+        """Nothing yet: whether a new version is written depends on the rule rows too."""
 
     def save_related(self, request, form, formsets, change):
+        table = form.instance
+        if not (form.has_changed() or any(row.has_changed() for formset in formsets for row in formset.forms)):
+            for formset in formsets:
+                formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            messages.info(request, _("Nothing changed; the table stays at version %(version)d.") % {"version": table.version})
+            return
+        table.pk = None
+        table._state.adding = True
+        table.version = next_version(table.plant)
+        table.created_by = request.user
+        table.save()
         for formset in formsets:
+            # formset.save() is not called, so record what it would have for the admin's change message.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for row_form in formset.forms:
                 if not row_form.has_changed() and row_form.instance.pk is None:
                     continue  # an empty extra row
                 if formset.can_delete and formset._should_delete_form(row_form):
+                    if row_form.instance.pk is not None:
+                        formset.deleted_objects.append(row_form.instance)
                     continue
                 rule = row_form.instance  # already carries the edited values (ModelForm._post_clean)
+                added = rule.pk is None
                 rule.pk = None
                 rule._state.adding = True
                 rule.table = form.instance
                 rule.save()
+                if added:
+                    formset.new_objects.append(rule)
+                elif row_form.has_changed():
+                    formset.changed_objects.append((rule, row_form.changed_data))
         messages.info(request, _("Saved as version %(version)d; earlier problems keep their version.") % {
             "version": form.instance.version
         })

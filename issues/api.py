@@ -62,7 +62,7 @@ class GradeRequestSerializer(serializers.Serializer):
     facts = FactsField(required=False, default=dict)
 
     def validate_plant(self, value):
-        by_id = Q(pk=int(value)) if value.isdigit() else Q(pk__in=[])
+        by_id = Q(pk=int(value)) if value.isdecimal() else Q(pk__in=[])  # isdigit() lets "²" through to int()
         plant = visible_plants(self.context["request"].user).filter(by_id | Q(code__iexact=value)).first()
         if plant is None:
             raise ValidationError(_("No plant with this id or code in your scope."))
@@ -228,6 +228,8 @@ class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retr
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if len(key) > 80:
             raise ValidationError({IDEMPOTENCY_HEADER: [_("At most 80 characters.")]})
+        if not key.isprintable():
+            raise ValidationError({IDEMPOTENCY_HEADER: [_("Use printable characters only.")]})
         serializer = ProblemCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         problem, created = report_problem(serializer.to_report(), reporter=request.user, idempotency_key=key)

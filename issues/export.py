@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 
 def problem_rows(problems):
@@ -37,6 +38,14 @@ def _safe_cell(value):
     return value
 
 
+def _xlsx_cell(value):
+    # openpyxl refuses control characters (a title pasted from a terminal would make the export a 500);
+    # drop them first, so "\x01=cmd" cannot turn into a formula after the formula check.
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return _safe_cell(value)
+
+
 def csv_response(rows, filename: str) -> HttpResponse:
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with a BOM
@@ -52,7 +61,7 @@ def xlsx_response(rows, filename: str) -> HttpResponse:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=filename[:31])
     for row in rows:
-        sheet.append([_safe_cell(value) for value in row])
+        sheet.append([_xlsx_cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

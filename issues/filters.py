@@ -1,4 +1,5 @@
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -24,19 +25,39 @@ def _lines(request):
     return Line.objects.filter(scope_filter(request.user, line_path="")).select_related("workshop")
 
 
+class IdsField(django_filters.fields.ModelMultipleChoiceField):
+    """An id beyond 64 bits is an invalid choice, not a query: SQLite raised OverflowError on it (a 500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                too_big = abs(int(str(pk))) >= 2**63
+            except ValueError:
+                continue  # not a number: the parent class reports it as an invalid choice
+            if too_big:
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk})
+        return super()._check_values(value)
+
+
+class IdsFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdsField
+
+
 class ProblemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    plant = django_filters.ModelMultipleChoiceFilter(label=_("Plant"), queryset=_plants, distinct=False)
-    workshop = django_filters.ModelMultipleChoiceFilter(
+    plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
+    workshop = IdsFilter(
         label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False
     )
-    line = django_filters.ModelMultipleChoiceFilter(label=_("Line"), queryset=_lines, distinct=False)
+    line = IdsFilter(label=_("Line"), queryset=_lines, distinct=False)
     category = django_filters.MultipleChoiceFilter(label=_("Category"), choices=Category.choices)
     grade = django_filters.MultipleChoiceFilter(label=_("Grade"), choices=Grade.choices)
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Problem.Status.choices)
     occurred = django_filters.DateFromToRangeFilter(
         label=_("Occurred between"), field_name="occurred_at",
-        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+        # DateRangeWidget: the parameters are occurred_after / occurred_before, as the API schema documents
+        # (RangeWidget would expect occurred_min / occurred_max and silently ignore the documented names).
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
     special_team_required = django_filters.BooleanFilter(label=_("Special team required"))
 

@@ -73,7 +73,7 @@ class FiredRule:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "FiredRule":
+    def from_json(cls, data: dict) -> FiredRule:
         return cls(
             code=data["code"],
             grade=data["grade"],

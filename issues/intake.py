@@ -80,13 +80,19 @@ def prior_occurrences(report: Report, window_days: int) -> int:
 def needs_special_team(report: Report, plant) -> bool:
     if report.failure_mode is None:
         return False
+    needed = plant.special_team_occurrences - 1  # earlier occurrences that, with this one, call for a team
+    if needed <= 0:
+        return True
     since = report.occurred_at - dt.timedelta(days=plant.special_team_window_days)
+    # Stop at `needed` rows instead of counting them all: a common failure mode has thousands of
+    # problems in the window, and a full count grows with the table (bench/intake.py).
     earlier = (
         Problem.objects.filter(failure_mode=report.failure_mode, occurred_at__gte=since, occurred_at__lte=report.occurred_at)
         .exclude(status=Problem.Status.CANCELLED)
-        .count()
+        .order_by()
+        .values("pk")[:needed]
     )
-    return earlier + 1 >= plant.special_team_occurrences
+    return earlier.count() >= needed
 
 
 def next_number(plant, occurred_at: dt.datetime) -> str:

@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,14 +36,19 @@ def resized_jpeg(upload) -> bytes:
             image.thumbnail((edge, edge), Image.Resampling.LANCZOS)
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=82, optimize=True)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
-        raise ValidationError(_("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name})
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
+        raise ValidationError(_("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name}) from exc
     return buffer.getvalue()
 
 
 def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
-    photo = ProblemPhoto(problem=problem, uploaded_by=user, token=secrets.token_hex(16), original_name=name[:200])
-    photo.image.save(f"{photo.token}.jpg", ContentFile(jpeg), save=False)
+    # uploaded_at is set now: the upload path (photo_path) reads it before the row is saved.
+    photo = ProblemPhoto(
+        problem=problem, uploaded_by=user, token=secrets.token_hex(16), original_name=name[:200],
+        uploaded_at=timezone.now(),
+    )
+    # The ContentFile needs a name: Django reads width/height from it, and a nameless file counts as none.
+    photo.image.save(f"{photo.token}.jpg", ContentFile(jpeg, name=f"{photo.token}.jpg"), save=False)
     photo.save()
     return photo
 

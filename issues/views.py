@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -94,7 +95,9 @@ def problem_new(request):
 def grade_preview(request):
     """The live grade while the form is being typed (htmx); stores nothing."""
     category = request.POST.get("category", "")
-    line = visible_lines(request.user).filter(pk=request.POST.get("line") or None).first()
+    line_id = request.POST.get("line", "")
+    # Only digits reach the query: "abc" or "1.5" made Django raise ValueError (a 500) on filter(pk=...).
+    line = visible_lines(request.user).filter(pk=int(line_id)).first() if line_id.isdecimal() else None
     context = {"grading": None, "errors": {}}
     if line and category:
         submitted = {fact.name: request.POST.get(fact.name, "") for fact in facts_for(category)}
@@ -166,6 +169,8 @@ def problem_list(request):
 
 
 def photo(request, token: str):
+    if not token.isalnum():  # tokens are hex; a NUL byte in the URL made PostgreSQL raise (a 500)
+        raise Http404
     photo = get_object_or_404(ProblemPhoto.objects.select_related("problem__line__workshop"), token=token)
     if photo.problem is None:
         if photo.uploaded_by_id != request.user.pk:
@@ -173,6 +178,20 @@ def photo(request, token: str):
     elif not (request.user.has_perm("issues.view_problem") and can_see_line(request.user, photo.problem.line)):
         raise Http404
     return FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+
+
+class LoginView(auth_views.LoginView):
+    """After login, the language the person chose last time (stored on the profile) applies on
+    this device too; without a choice the browser's language is used."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        language = Profile.objects.filter(user=form.get_user()).values_list("language", flat=True).first()
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
 
 
 @login_not_required

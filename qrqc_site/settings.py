@@ -152,6 +152,7 @@ TIME_ZONE = "UTC"  # stored in UTC; shifts, days and months use each plant's own
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION  # serve straight from the source tree outside production
 MEDIA_ROOT = Path(env_str("QRQC_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served directly: photos go through a scope-checked view
 STORAGES = {

@@ -5,14 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from issues import api
-from issues.views import switch_language
+from issues.views import LoginView, switch_language
 
 router = DefaultRouter()
 router.register("problems", api.ProblemViewSet, basename="problem")
 
 urlpatterns = [
     path("", include("issues.urls")),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", switch_language, name="switch_language"),
     path("admin/", admin.site.urls),

@@ -27,14 +27,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         if self.name_zh and (get_language() or "").startswith("zh"):
             return self.name_zh
         return self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Plant(BilingualName):
@@ -60,10 +60,6 @@ class Plant(BilingualName):
         verbose_name = _("plant")
         verbose_name_plural = _("plants")
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
     def save(self, *args, **kwargs) -> None:
         # Every plant must be able to grade from its first minute, whoever creates it
         # (admin, seed, API, tests): give a new plant a copy of the default threshold table.
@@ -73,6 +69,10 @@ class Plant(BilingualName):
             from issues.thresholds import copy_default_table
 
             copy_default_table(self)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class Workshop(BilingualName):

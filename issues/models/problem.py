@@ -48,15 +48,15 @@ class FailureMode(BilingualName):
 
 
 class ProblemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ProblemQuerySet":
+    def visible_to(self, user) -> ProblemQuerySet:
         from issues.scope import scope_filter
 
         return self.filter(scope_filter(user, line_path="line"))
 
-    def open(self) -> "ProblemQuerySet":
+    def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
 
-    def same_failure(self, *, line_id, failure_mode_id, cause_family) -> "ProblemQuerySet":
+    def same_failure(self, *, line_id, failure_mode_id, cause_family) -> ProblemQuerySet:
         return self.filter(line_id=line_id, failure_mode_id=failure_mode_id, cause_family=cause_family).exclude(
             status=Problem.Status.CANCELLED
         )
@@ -130,6 +130,8 @@ class Problem(models.Model):
         indexes = [
             models.Index(fields=["plant", "-occurred_at"], name="problem_plant_occurred"),
             models.Index(fields=["line", "failure_mode", "cause_family", "occurred_at"], name="problem_recurrence"),
+            # Special-team check at intake: earlier problems of one failure mode in the window.
+            models.Index(fields=["failure_mode", "occurred_at"], name="problem_failure_mode_occurred"),
         ]
 
     def __str__(self) -> str:
@@ -159,8 +161,11 @@ class ProblemCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "day"], name="problem_counter_unique_day")]
 
+    def __str__(self) -> str:
+        return f"{self.plant_id} {self.day} #{self.last}"
 
-def photo_path(instance: "ProblemPhoto", filename: str) -> str:
+
+def photo_path(instance: ProblemPhoto, filename: str) -> str:
     return f"problems/{instance.uploaded_at:%Y/%m}/{instance.token}.jpg"
 
 
@@ -183,3 +188,6 @@ class ProblemPhoto(models.Model):
         ordering = ["id"]
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return self.original_name or self.token

@@ -32,7 +32,7 @@ RULE_SCOPE_RECURRENCE = "recurrence"
 
 
 class ThresholdTableQuerySet(models.QuerySet):
-    def current_for(self, plant) -> "ThresholdTable":
+    def current_for(self, plant) -> ThresholdTable:
         return self.filter(plant=plant).order_by("-version").first()
 
 

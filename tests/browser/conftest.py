@@ -61,7 +61,7 @@ def browser() -> Browser:
 def _restore_threshold_template(django_db_setup, django_db_blocker):
     """live_server needs transactional_db, which flushes every table after each test: the
     default threshold template that migration 0002 seeded goes with it. Put it back at the end
-    so a reused test database (--reuse-db) still has it for the non-browser tests."""
+    so a reused test database (--reuse-db) still has it for the other tests."""
     yield
     with django_db_blocker.unblock():
         _ensure_threshold_template()
@@ -118,4 +118,7 @@ def log_in(page: Page, username: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    """What the phone's screen shows now (`name.png`) and the whole page (`name-full.png`;
+    sticky bars are drawn where the screen was)."""
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+    page.screenshot(path=ARTIFACTS / f"{name}-full.png", full_page=True)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from issues.intake import shift_at
-from issues.models import Problem
+from issues.models import Problem, Profile
 from tests.browser.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
@@ -23,12 +23,14 @@ PROBLEM_URL = re.compile(r"/problems/(\d+)/$")
 
 ENGLISH = {
     "locale": "en-US",
+    "profile_language": "en",
     "log_problem": "Log a problem",
     "why": "Why this grade",
     "explanation": "B: 15 A-class defects intermittently this shift, limit 10 < n ≤ 20",
 }
 CHINESE = {
     "locale": "zh-CN",
+    "profile_language": "",  # no choice stored: the phone's language (Accept-Language) decides
     "log_problem": "记录问题",
     "why": "定级依据",
     "explanation": "B: 本班 A 类缺陷间断性 15 件，限值 10 < n ≤ 20",
@@ -39,7 +41,13 @@ def open_intake(page: Page, username: str = "leader") -> None:
     """Log in, then one tap on the home page's big button."""
     log_in(page, username)
     page.get_by_test_id("log-problem").tap()
-    expect(page.locator("#intake-form")).to_be_visible()
+    expect_form_ready(page)
+
+
+def expect_form_ready(page: Page) -> None:
+    """The page asks for a first preview as soon as its scripts run (line and category are
+    prefilled, so it is C); once that is in, typing is live."""
+    expect(page.locator("#grade-preview [data-grade]")).to_be_visible()
 
 
 def quality_fact(page: Page, name: str):
@@ -48,9 +56,10 @@ def quality_fact(page: Page, name: str):
 
 def choose_defect_class(page: Page, value: str) -> None:
     """The A/B/C radios are visually hidden; a finger hits the visible chip (its label)."""
-    radio = quality_fact(page, "defect_class").and_(page.locator(f'[value="{value}"]'))
-    page.locator('fieldset.facts[data-category="quality"] .segmented label').filter(has=radio).tap()
-    expect(radio).to_be_checked()
+    radio = page.locator(f'input[name="defect_class"][value="{value}"]')
+    chip = page.locator('fieldset.facts[data-category="quality"] .segmented label').filter(has=radio)
+    chip.tap()
+    expect(chip.locator("input")).to_be_checked()
 
 
 def expect_preview(page: Page, grade: str, explanation: str) -> None:
@@ -66,11 +75,14 @@ def fill_a_class_defect(page: Page, count: str = "15") -> None:
 
 @pytest.mark.parametrize("language", [ENGLISH, CHINESE], ids=["en", "zh"])
 def test_team_leader_logs_a_defect_on_a_phone(phone_page, world, team_leader, language):
+    # The login applies the language stored on the profile (make_person stores "en").
+    Profile.objects.filter(user=team_leader).update(language=language["profile_language"])
     page = phone_page(language["locale"])
     log_in(page, "leader")
     log_button = page.get_by_test_id("log-problem")
     expect(log_button).to_contain_text(language["log_problem"])
     log_button.tap()
+    expect_form_ready(page)
 
     # Where and when are already filled in: the leader's own line, the shift running now.
     expect(page.locator("#id_line")).to_have_value(str(world.line_a1.pk))
@@ -151,7 +163,7 @@ def test_invalid_submit_keeps_the_facts_and_the_preview(phone_page, world, team_
     assert len(posts) == 1
     assert posts[0].response().status == 400
     screenshot(page, "intake-phone-invalid")
-    # What was typed is still there, and the preview runs again at once.
+    # What was typed is still there, and the preview runs again at once (title still blank).
     expect(quality_fact(page, "defect_class").and_(page.locator('[value="A"]'))).to_be_checked()
     expect(quality_fact(page, "defect_count")).to_have_value("15")
     expect_preview(page, "B", ENGLISH["explanation"])

@@ -20,6 +20,12 @@ B_FACTS = {"zero_tolerance_count": 1}
 A_FACTS = {"customer_complaint": True}
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The personas get real passwords; a cheap hasher keeps these tests fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def now():
     return timezone.now().replace(microsecond=0)
@@ -65,9 +71,7 @@ def test_a_c_problem_the_second_time_within_the_window_is_b(log):
 
     second = log()
 
-    assert (second.grade, second.base_grade, second.prior_occurrences) == ("C", "C", 1)[:0] or (
-        second.grade, second.base_grade, second.prior_occurrences
-    ) == ("B", "C", 1)
+    assert (second.grade, second.base_grade, second.prior_occurrences) == ("B", "C", 1)
     assert [rule["code"] for rule in second.fired_rules] == ["recurrence-c-second-time"]
     assert second.explanation("en").startswith("B: C problem occurring again: 1 earlier occurrence")
 

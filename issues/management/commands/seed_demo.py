@@ -60,6 +60,7 @@ PEOPLE = [
     ("deputy.gm", "Gao Feng 高峰", Role.DEPUTY_GENERAL_MANAGER, "plant", None),
     ("gm", "Liang Hong 梁红", Role.GENERAL_MANAGER, "plant", None),
 ]
+STAFF_ROLES = {Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER}
 TITLES = {
     "quality": ["OP20 法兰毛刺 / burr on flange", "漏装垫片 / washer missing", "壳体泄漏 / housing leak", "孔径超差 / bore oversize", "外观划伤 / surface scratch", "螺栓扭矩不足 / bolt torque low"],
     "equipment": ["主轴异响停机 / spindle noise, stopped", "机器人报警 / robot alarm", "夹具定位销磨损 / locating pin worn"],
@@ -136,6 +137,9 @@ class Command(BaseCommand):
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
                 continue
+            if role in STAFF_ROLES:  # they keep the plant's threshold tables and failure modes
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
             assign_role(
                 user, role, plant=plant,
                 workshop=workshops.get(scope_code) if scope_kind == "workshop" else None,
