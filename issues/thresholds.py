@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import transaction
 from django.db.models import Max
 
@@ -15,10 +17,17 @@ RULE_FIELDS = (
 
 
 def as_grading_table(table: ThresholdTable) -> grading.Table:
-    rules = tuple(
-        grading.Rule(**{name: getattr(row, name) for name in RULE_FIELDS}) for row in table.rules.all()
-    )
-    return grading.Table(version=table.version, rules=rules, id=table.pk)
+    return _grading_table(table.pk, table.version, table.created_at)
+
+
+# A table version is never changed once written (an edit writes the next version), so its
+# rules can be kept per process: intake then reads no rule rows at all (bench/intake.py).
+@lru_cache(maxsize=256)
+def _grading_table(table_id: int, version: int, created_at) -> grading.Table:
+    # created_at is part of the key because SQLite may hand a rolled-back id out again.
+    rows = ThresholdRule.objects.filter(table_id=table_id).values_list(*RULE_FIELDS)
+    rules = tuple(grading.Rule(**dict(zip(RULE_FIELDS, row, strict=True))) for row in rows)
+    return grading.Table(version=version, rules=rules, id=table_id)
 
 
 def current_table(plant) -> ThresholdTable:

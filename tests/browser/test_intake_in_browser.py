@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from issues.intake import shift_at
 from issues.models import Problem, Profile
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import PHONE, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +67,12 @@ def expect_preview(page: Page, grade: str, explanation: str) -> None:
     expect(page.get_by_test_id("preview-explanation")).to_have_text(explanation)
 
 
+def assert_fits_phone(page: Page) -> None:
+    """No sideways scrolling on the phone."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px screen"
+
+
 def fill_a_class_defect(page: Page, count: str = "15") -> None:
     page.locator("#id_title").fill("Burr on flange, station 3")
     choose_defect_class(page, "A")
@@ -93,6 +99,7 @@ def test_team_leader_logs_a_defect_on_a_phone(phone_page, world, team_leader, la
     expect_preview(page, "B", language["explanation"])
     suffix = "en" if language is ENGLISH else "zh"
     screenshot(page, f"intake-phone-{suffix}")
+    assert_fits_phone(page)
 
     page.get_by_test_id("submit-problem").tap()
     expect(page).to_have_url(PROBLEM_URL)
@@ -100,6 +107,7 @@ def test_team_leader_logs_a_defect_on_a_phone(phone_page, world, team_leader, la
     expect(page.locator(".why h2")).to_have_text(language["why"])
     expect(page.get_by_test_id("grade-explanation")).to_have_text(language["explanation"])
     screenshot(page, f"problem-phone-{suffix}")
+    assert_fits_phone(page)
 
     problem = Problem.objects.get()  # exactly one
     assert PROBLEM_URL.search(page.url).group(1) == str(problem.pk)
