@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -28,11 +29,23 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 def exception_handler(exc, context):
     """DRF's handler; Django's ValidationError also becomes a 400 with its messages."""
-    from django.core.exceptions import ValidationError as DjangoValidationError
 
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
     return drf_exception_handler(exc, context)
+
+
+class JSONParser(parsers.JSONParser):
+    """JSON nested thousands deep is a parse error (400); DRF let the RecursionError through (a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("JSON nested too deeply.")) from None
+
+
+PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -89,6 +102,7 @@ class GradeResponseSerializer(serializers.Serializer):
     summary="Grade facts without storing anything",
 )
 @api_view(["POST"])
+@parser_classes(PARSERS)
 @permission_classes([permissions.IsAuthenticated])
 def grade_view(request):
     serializer = GradeRequestSerializer(data=request.data, context={"request": request})
@@ -132,11 +146,19 @@ class ProblemSerializer(serializers.ModelSerializer):
         return problem.explanation(get_language() or "en")
 
 
+class PlantLocalDateTimeField(serializers.DateTimeField):
+    """ISO 8601; a time without an offset is read in the plant's own time zone (the line's),
+    the same for a machine with a token as for a person in the browser."""
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
 class ProblemCreateSerializer(serializers.Serializer):
     line = serializers.PrimaryKeyRelatedField(queryset=Line.objects.none())
     category = serializers.ChoiceField(choices=Category.choices)
     title = serializers.CharField(max_length=140)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = PlantLocalDateTimeField(help_text=_("ISO 8601; without an offset, the plant's local time."))
     facts = FactsField(required=False, default=dict)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     shift = serializers.PrimaryKeyRelatedField(queryset=Shift.objects.none(), required=False, allow_null=True)
@@ -157,11 +179,14 @@ class ProblemCreateSerializer(serializers.Serializer):
             raise ValidationError(_("Give a short title."))
         return value.strip()
 
-    def validate_occurred_at(self, value):
-        validate_occurred_at(value, timezone.now())
-        return value
-
     def validate(self, attrs):
+        occurred_at = attrs["occurred_at"]
+        if timezone.is_naive(occurred_at):
+            occurred_at = attrs["occurred_at"] = occurred_at.replace(tzinfo=attrs["line"].workshop.plant.zone)
+        try:
+            validate_occurred_at(occurred_at, timezone.now())
+        except DjangoValidationError as exc:
+            raise ValidationError({"occurred_at": exc.messages}) from exc
         facts, errors = clean_facts(attrs["category"], attrs.get("facts") or {})
         if errors:
             raise ValidationError({"facts": errors})
@@ -196,6 +221,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ProblemSerializer
+    parser_classes = PARSERS
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     filterset_class = ProblemFilter
 

@@ -9,6 +9,7 @@ from django.db.models import Max
 
 from issues import grading
 from issues.models import ThresholdRule, ThresholdTable
+from issues.threshold_defaults import seed_default_template
 
 RULE_FIELDS = (
     "category", "code", "grade", "fact", "operator", "limit", "upper_limit", "match", "when_fact", "when_value",
@@ -53,8 +54,10 @@ def copy_table(source: ThresholdTable, plant, *, user=None, note: str = "") -> T
 
 
 def copy_default_table(plant) -> ThresholdTable:
-    """Give a plant its first table, copied from the newest default template."""
+    """Give a plant its first table, copied from the newest default template. The template
+    is rewritten from the defaults if it is missing (a flushed test database), so a plant
+    never starts with an empty table that would grade everything C."""
     template = ThresholdTable.objects.filter(plant__isnull=True).order_by("-version").first()
     if template is None:
-        return ThresholdTable.objects.create(plant=plant, version=next_version(plant), note="empty: no template")
+        template = seed_default_template(ThresholdTable, ThresholdRule)
     return copy_table(template, plant, note=f"copied from default template v{template.version}")

@@ -31,6 +31,12 @@ def pytest_sessionstart(session):
         pytest.exit("CI=true but " + "; ".join(problems), returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Creating personas with the real hasher costs ~0.3 s each; tests do not test hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Plantworld:
     plant: Plant
@@ -59,7 +65,7 @@ def build_plant(code: str = "tp1", name_en: str = "Test Plant", name_zh: str = "
     )
 
 
-def make_person(username: str, role: str | None, *, plant=None, workshop=None, line=None, language: str = "en"):
+def make_person(username: str, role: str | None, *, plant=None, workshop=None, line=None, language: str = ""):
     user = get_user_model().objects.create_user(username=username, password="pw-for-tests-only")
     Profile.objects.create(user=user, display_name=username.title(), language=language, home_line=line)
     if role:

@@ -7,13 +7,11 @@ between page actions, which is safe.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -57,27 +55,9 @@ def browser() -> Browser:
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def _restore_threshold_template(django_db_setup, django_db_blocker):
-    """live_server needs transactional_db, which flushes every table after each test: the
-    default threshold template that migration 0002 seeded goes with it. Put it back at the end
-    so a reused test database (--reuse-db) still has it for the other tests."""
-    yield
-    with django_db_blocker.unblock():
-        _ensure_threshold_template()
-
-
-def _ensure_threshold_template() -> None:
-    ThresholdTable = django_apps.get_model("issues", "ThresholdTable")
-    if not ThresholdTable.objects.filter(plant__isnull=True).exists():
-        seed = importlib.import_module("issues.migrations.0002_default_threshold_template").seed_template
-        seed(django_apps, None)
-
-
 @pytest.fixture(autouse=True)
-def threshold_template(_restore_threshold_template, transactional_db):
-    """The default template, as a freshly migrated database has it (see above)."""
-    _ensure_threshold_template()
+def _live_database(transactional_db):
+    """live_server serves from another thread, so the test data must really be committed."""
 
 
 @pytest.fixture
@@ -88,7 +68,11 @@ def phone_page(request, browser: Browser, live_server):
 
     def make(locale: str = "en-US") -> Page:
         context = browser.new_context(
-            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale,
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale=locale,
             base_url=live_server.url,
         )
         context.set_default_timeout(10_000)

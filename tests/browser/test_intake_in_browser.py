@@ -73,6 +73,18 @@ def assert_fits_phone(page: Page) -> None:
     assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px screen"
 
 
+def intake_posts(page: Page) -> list:
+    """The form submissions the browser sends from now on (not the preview's requests)."""
+    posts = []
+
+    def seen(request):
+        if request.method == "POST" and request.url.endswith("/problems/new/"):
+            posts.append(request)
+
+    page.on("request", seen)
+    return posts
+
+
 def fill_a_class_defect(page: Page, count: str = "15") -> None:
     page.locator("#id_title").fill("Burr on flange, station 3")
     choose_defect_class(page, "A")
@@ -148,9 +160,7 @@ def test_equipment_shows_its_own_facts_and_grades_downtime(phone_page, world, te
 def test_invalid_submit_keeps_the_facts_and_the_preview(phone_page, world, team_leader):
     page = phone_page()
     open_intake(page)
-    posts = []
-    page.on("request", lambda request: posts.append(request) if request.method == "POST" and
-            request.url.endswith("/problems/new/") else None)
+    posts = intake_posts(page)
     title = page.locator("#id_title")
     choose_defect_class(page, "A")
     quality_fact(page, "defect_count").fill("15")
@@ -195,9 +205,7 @@ def test_double_tap_and_resubmit_log_one_problem(phone_page, live_server, world,
     sent = page.locator("#intake-form").evaluate(
         "form => Object.fromEntries([...new FormData(form)].filter(([, value]) => typeof value === 'string'))"
     )
-    posts = []
-    page.on("request", lambda request: posts.append(request) if request.method == "POST" and
-            request.url.endswith("/problems/new/") else None)
+    posts = intake_posts(page)
 
     page.get_by_test_id("submit-problem").dblclick()
     expect(page).to_have_url(PROBLEM_URL)

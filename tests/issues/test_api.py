@@ -42,10 +42,6 @@ def create_body(target_line, **overrides) -> dict:
     return body
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def leader_api(team_leader):
@@ -154,6 +150,15 @@ def test_fact_errors_name_the_fact(world, leader_api):
 
 def test_malformed_json_is_a_400_not_a_500(leader_api):
     response = leader_api.post(GRADE_URL, data='{"plant": "tp1",', content_type="application/json")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("url", [GRADE_URL, PROBLEMS_URL])
+def test_json_nested_too_deeply_is_a_400_not_a_500(leader_api, url):
+    body = '{"plant": "tp1", "category": "quality", "facts": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = leader_api.post(url, data=body, content_type="application/json")
 
     assert response.status_code == 400
 
@@ -451,3 +456,27 @@ def test_an_unknown_token_is_refused(world):
 
     assert listed.status_code in (401, 403) and "results" not in listed.json()
     assert graded.status_code in (401, 403) and "grade" not in graded.json()
+
+
+def test_a_time_without_offset_is_read_in_the_plants_time_zone(world, leader_api):
+    local_now = timezone.now().astimezone(world.plant.zone).replace(second=0, microsecond=0, tzinfo=None)
+    an_hour_earlier = local_now - dt.timedelta(hours=1)
+
+    response = leader_api.post(
+        "/api/v1/problems/", create_body(world.line_a1, occurred_at=an_hour_earlier.isoformat()), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    stored = Problem.objects.get(pk=response.json()["id"]).occurred_at
+    assert stored.astimezone(world.plant.zone).replace(tzinfo=None) == an_hour_earlier
+
+
+def test_a_time_with_an_offset_is_taken_as_given(world, leader_api):
+    moment = (timezone.now() - dt.timedelta(hours=2)).replace(microsecond=0)
+
+    response = leader_api.post(
+        "/api/v1/problems/", create_body(world.line_a1, occurred_at=moment.isoformat()), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert Problem.objects.get(pk=response.json()["id"]).occurred_at == moment

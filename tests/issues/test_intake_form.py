@@ -25,10 +25,6 @@ PREVIEW_URL = "/problems/grade-preview/"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):

@@ -26,10 +26,6 @@ HEADER = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def log(line, reporter, title, *, category="quality", facts=None, days_ago=0.1, description="", failure_mode=None,
         status=None) -> Problem:

@@ -20,11 +20,6 @@ B_FACTS = {"zero_tolerance_count": 1}
 A_FACTS = {"customer_complaint": True}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The personas get real passwords; a cheap hasher keeps these tests fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def now():

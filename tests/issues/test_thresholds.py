@@ -26,11 +26,6 @@ from issues.thresholds import RULE_FIELDS, current_table
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The personas get real passwords; a cheap hasher keeps these tests fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def rules_of(table: ThresholdTable) -> dict[str, tuple]:
     return {rule.code: tuple(getattr(rule, name) for name in RULE_FIELDS) for rule in table.rules.all()}
