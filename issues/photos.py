@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import secrets
 
@@ -18,6 +19,22 @@ from issues.models import ProblemPhoto
 Image.MAX_IMAGE_PIXELS = 60_000_000
 
 
+THUMBNAIL_EDGE = 360
+
+
+def _jpeg(image: Image.Image, edge: int) -> bytes:
+    image.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=82, optimize=True)
+    return buffer.getvalue()
+
+
+def thumbnail_jpeg(jpeg: bytes) -> bytes:
+    """A small copy for lists and forms: a page of photos stays light on shop-floor Wi-Fi."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return _jpeg(image.convert("RGB"), THUMBNAIL_EDGE)
+
+
 def resized_jpeg(upload) -> bytes:
     if upload.size > settings.QRQC_PHOTO_MAX_BYTES:
         raise ValidationError(
@@ -30,15 +47,9 @@ def resized_jpeg(upload) -> bytes:
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:
-            image = ImageOps.exif_transpose(image)
-            image = image.convert("RGB")
-            edge = settings.QRQC_PHOTO_MAX_EDGE
-            image.thumbnail((edge, edge), Image.Resampling.LANCZOS)
-            buffer = io.BytesIO()
-            image.save(buffer, format="JPEG", quality=82, optimize=True)
+            return _jpeg(ImageOps.exif_transpose(image).convert("RGB"), settings.QRQC_PHOTO_MAX_EDGE)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
         raise ValidationError(_("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name}) from exc
-    return buffer.getvalue()
 
 
 def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
@@ -49,6 +60,8 @@ def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
     )
     # The ContentFile needs a name: Django reads width/height from it, and a nameless file counts as none.
     photo.image.save(f"{photo.token}.jpg", ContentFile(jpeg, name=f"{photo.token}.jpg"), save=False)
+    thumb = f"{photo.token}-thumb.jpg"
+    photo.thumbnail.save(thumb, ContentFile(thumbnail_jpeg(jpeg), name=thumb), save=False)
     photo.save()
     return photo
 
@@ -59,3 +72,13 @@ def staged_photos(user, tokens) -> list[ProblemPhoto]:
     if not tokens:
         return []
     return list(ProblemPhoto.objects.filter(uploaded_by=user, problem__isnull=True, token__in=tokens))
+
+
+def purge_staged_photos(older_than: dt.datetime) -> int:
+    """Delete photos of forms that were never completed, with their files."""
+    stale = list(ProblemPhoto.objects.filter(problem__isnull=True, uploaded_at__lt=older_than))
+    for photo in stale:
+        photo.image.delete(save=False)
+        photo.thumbnail.delete(save=False)
+    ProblemPhoto.objects.filter(pk__in=[photo.pk for photo in stale]).delete()
+    return len(stale)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("problems/grade-preview/", views.grade_preview, name="grade_preview"),
     path("problems/<int:pk>/", views.problem_detail, name="problem_detail"),
     path("photos/<str:token>.jpg", views.photo, name="photo"),
+    path("photos/<str:token>/thumb.jpg", views.photo, {"size": "thumb"}, name="photo_thumb"),
 ]

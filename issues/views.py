@@ -168,7 +168,7 @@ def problem_list(request):
     )
 
 
-def photo(request, token: str):
+def photo(request, token: str, size: str = "full"):
     if not token.isalnum():  # tokens are hex; a NUL byte in the URL made PostgreSQL raise (a 500)
         raise Http404
     photo = get_object_or_404(ProblemPhoto.objects.select_related("problem__line__workshop"), token=token)
@@ -177,7 +177,10 @@ def photo(request, token: str):
             raise Http404
     elif not (request.user.has_perm("issues.view_problem") and can_see_line(request.user, photo.problem.line)):
         raise Http404
-    return FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    image = photo.thumbnail if size == "thumb" and photo.thumbnail else photo.image
+    response = FileResponse(image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"  # a token's photo never changes
+    return response
 
 
 class LoginView(auth_views.LoginView):

@@ -166,7 +166,7 @@ class ProblemCounter(models.Model):
 
 
 def photo_path(instance: ProblemPhoto, filename: str) -> str:
-    return f"problems/{instance.uploaded_at:%Y/%m}/{instance.token}.jpg"
+    return f"problems/{instance.uploaded_at:%Y/%m}/{filename}"
 
 
 class ProblemPhoto(models.Model):
@@ -182,6 +182,7 @@ class ProblemPhoto(models.Model):
     image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    thumbnail = models.ImageField(upload_to=photo_path, blank=True)
     original_name = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -13,9 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from issues.intake import shift_at
+from issues.intake import Report, report_problem, shift_at
 from issues.models import Problem, ProblemPhoto
 from issues.photos import resized_jpeg, store_photo
+from issues.tasks import purge_abandoned_photos
 from issues.thresholds import current_table
 
 pytestmark = pytest.mark.django_db
@@ -255,8 +256,8 @@ def test_photos_survive_a_failed_submit_and_attach_on_the_next(world, team_leade
     html = failed.content.decode()
     for photo in staged:
         assert f'<input type="hidden" name="staged_photo" value="{photo.token}">' in html
-        assert f'src="/photos/{photo.token}.jpg"' in html
-    thumbnail = leader_client.get(f"/photos/{staged[0].token}.jpg")
+        assert f'src="/photos/{photo.token}/thumb.jpg"' in html
+    thumbnail = leader_client.get(f"/photos/{staged[0].token}/thumb.jpg")
     assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
 
     fixed = leader_client.post(NEW_URL, {**form_data(world), "staged_photo": [photo.token for photo in staged]})
@@ -351,3 +352,31 @@ def test_the_preview_treats_a_garbled_line_as_no_line(world, leader_client, line
 
 def test_the_preview_only_answers_post(leader_client):
     assert leader_client.get(PREVIEW_URL).status_code == 405
+
+
+def test_each_photo_gets_a_small_thumbnail_for_lists(world, leader_client):
+    leader_client.post(NEW_URL, {**form_data(world), "photos": [photo_upload(size=(3000, 2000))]})
+
+    photo = Problem.objects.get().photos.get()
+    response = leader_client.get(f"/photos/{photo.token}/thumb.jpg")
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as thumbnail:
+        assert thumbnail.size == (360, 240)
+    assert photo.thumbnail.size < photo.image.size
+
+
+def test_abandoned_staged_photos_are_purged_with_their_files_after_a_day(world, team_leader, media_in_tmp):
+    old = store_photo(resized_jpeg(photo_upload()), name="old.png", user=team_leader)
+    fresh = store_photo(resized_jpeg(photo_upload()), name="fresh.png", user=team_leader)
+    ProblemPhoto.objects.filter(pk=old.pk).update(uploaded_at=timezone.now() - dt.timedelta(days=2))
+    attached_problem = report_problem(
+        Report(line=world.line_a1, category="quality", title="t", occurred_at=timezone.now()), reporter=team_leader,
+        photos=[store_photo(resized_jpeg(photo_upload()), name="kept.png", user=team_leader)],
+    )[0]
+    ProblemPhoto.objects.filter(problem=attached_problem).update(uploaded_at=timezone.now() - dt.timedelta(days=9))
+
+    assert purge_abandoned_photos() == 1
+
+    assert set(ProblemPhoto.objects.values_list("original_name", flat=True)) == {"fresh.png", "kept.png"}
+    assert not (media_in_tmp / old.image.name).exists()
+    assert not (media_in_tmp / old.thumbnail.name).exists()
+    assert (media_in_tmp / fresh.image.name).exists()

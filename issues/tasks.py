@@ -1,0 +1,14 @@
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from issues.photos import purge_staged_photos
+
+STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)
+
+
+@shared_task
+def purge_abandoned_photos() -> int:
+    """Photos kept for a form that failed validation and was never sent again."""
+    return purge_staged_photos(timezone.now() - STAGED_PHOTO_LIFETIME)
