@@ -1,0 +1,64 @@
+"""Concurrent intake on PostgreSQL: simultaneous double submits and simultaneous reports."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from issues.intake import Report, report_problem
+from issues.models import Problem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(count: int, work) -> list:
+    """Start `count` threads that call `work()` at the same moment; return their results."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def runner(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work()
+        except Exception as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    return results
+
+
+@pytest.fixture
+def postgresql_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and unique-index waits are what this tests; SQLite serialises all writers")
+
+
+def a_report(world) -> Report:
+    return Report(
+        line=world.line_a1, category="quality", title="Burr", occurred_at=timezone.now(),
+        facts={"defect_class": "A", "defect_count": 15},
+    )
+
+
+def test_a_double_submit_racing_itself_makes_one_problem(postgresql_only, world, team_leader):
+    results = run_together(4, lambda: report_problem(a_report(world), reporter=team_leader, idempotency_key="tap-1"))
+
+    assert Problem.objects.count() == 1
+    assert {problem.pk for problem, _ in results} == {Problem.objects.get().pk}
+    assert sorted(created for _, created in results) == [False, False, False, True]
+
+
+def test_reports_at_the_same_moment_get_distinct_consecutive_numbers(postgresql_only, world, team_leader):
+    results = run_together(6, lambda: report_problem(a_report(world), reporter=team_leader)[0])
+
+    serials = sorted(int(problem.number.rsplit("-", 1)[1]) for problem in results)
+    assert serials == [1, 2, 3, 4, 5, 6]
