@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -50,9 +51,13 @@ class ProblemFilter(django_filters.FilterSet):
         label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False
     )
     line = IdsFilter(label=_("Line"), queryset=_lines, distinct=False)
-    category = django_filters.MultipleChoiceFilter(label=_("Category"), choices=Category.choices)
-    grade = django_filters.MultipleChoiceFilter(label=_("Grade"), choices=Grade.choices)
-    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Problem.Status.choices)
+    category = django_filters.MultipleChoiceFilter(
+        label=_("Category"), choices=Category.choices, widget=forms.CheckboxSelectMultiple
+    )
+    grade = django_filters.MultipleChoiceFilter(label=_("Grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple)
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Status"), choices=Problem.Status.choices, widget=forms.CheckboxSelectMultiple
+    )
     occurred = django_filters.DateFromToRangeFilter(
         label=_("Occurred between"), field_name="occurred_at",
         # DateRangeWidget: the parameters are occurred_after / occurred_before, as the API schema documents

@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from issues import api
 from issues.views import LoginView, switch_language
+
+admin.site.site_header = admin.site.site_title = "QRQC"
+admin.site.index_title = _("Plant settings")
 
 router = DefaultRouter()
 router.register("problems", api.ProblemViewSet, basename="problem")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import translation
 
 from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, Workshop
 from issues.scope import assign_role
@@ -35,6 +36,14 @@ def pytest_sessionstart(session):
 def fast_password_hashing(settings):
     """Creating personas with the real hasher costs ~0.3 s each; tests do not test hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """A request in Chinese leaves Chinese active in the thread; each test starts in English."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @dataclass

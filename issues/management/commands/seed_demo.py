@@ -126,12 +126,12 @@ class Command(BaseCommand):
         )
         workshops = {workshop.code: workshop for workshop in plant.workshops.all()}
         User = get_user_model()
-        for username, display, role, scope_kind, scope_code in PEOPLE:
+        for index, (username, display, role, scope_kind, scope_code) in enumerate(PEOPLE, start=1):
             user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
             home_line = lines.get(scope_code) if scope_kind == "line" else None
             Profile.objects.create(
-                user=user, display_name=display, phone=f"+86 138 0000 {len(username):02d}{ord(username[0]) % 100:02d}",
-                language="zh-hans", home_line=home_line,
+                user=user, display_name=display, phone=f"+86 138 0000 {index:04d}",
+                home_line=home_line,  # no language: the browser decides until the person taps the switch
             )
             if role is None:
                 user.is_staff = user.is_superuser = True
