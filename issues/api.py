@@ -20,7 +20,7 @@ from issues import grading
 from issues.facts import clean_facts
 from issues.filters import ProblemFilter
 from issues.intake import Report, failure_mode_named, report_problem, validate_occurred_at
-from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift
+from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Station
 from issues.scope import visible_lines, visible_plants
 from issues.thresholds import as_grading_table, current_table
 
@@ -132,7 +132,7 @@ class ProblemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Problem
         fields = [
-            "id", "number", "plant", "line", "line_name", "shift", "category", "kind", "cause_family",
+            "id", "number", "plant", "line", "line_name", "station", "shift", "category", "kind", "cause_family",
             "failure_mode", "title", "description", "occurred_at", "reported_at", "facts", "grade", "base_grade",
             "rules", "explanation", "table_version", "prior_occurrences", "special_team_required", "status",
         ]
@@ -162,6 +162,7 @@ class ProblemCreateSerializer(serializers.Serializer):
     facts = FactsField(required=False, default=dict)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     shift = serializers.PrimaryKeyRelatedField(queryset=Shift.objects.none(), required=False, allow_null=True)
+    station = serializers.PrimaryKeyRelatedField(queryset=Station.objects.none(), required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Kind.choices, required=False, default=Kind.QC)
     cause_family = serializers.ChoiceField(choices=CauseFamily.choices, required=False, allow_blank=True, default="")
     failure_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
@@ -173,6 +174,7 @@ class ProblemCreateSerializer(serializers.Serializer):
         lines = visible_lines(request.user if request is not None else AnonymousUser()).filter(active=True)
         self.fields["line"].queryset = lines
         self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
+        self.fields["station"].queryset = Station.objects.filter(line__in=lines)
 
     def validate_title(self, value: str) -> str:
         if not value.strip():
@@ -194,6 +196,9 @@ class ProblemCreateSerializer(serializers.Serializer):
         shift = attrs.get("shift")
         if shift and shift.plant_id != attrs["line"].workshop.plant_id:
             raise ValidationError({"shift": _("This shift belongs to another plant.")})
+        station = attrs.get("station")
+        if station and station.line_id != attrs["line"].pk:
+            raise ValidationError({"station": _("This station is not on the chosen line.")})
         return attrs
 
     def to_report(self) -> Report:
@@ -207,6 +212,7 @@ class ProblemCreateSerializer(serializers.Serializer):
             facts=data["facts"],
             description=data["description"].strip(),
             shift=data.get("shift"),
+            station=data.get("station"),
             kind=data["kind"],
             cause_family=data["cause_family"],
             failure_mode=failure_mode_named(line.workshop.plant, data["failure_mode"], data["category"]),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from issues.facts import FACTS, clean_facts
 from issues.intake import Report, failure_mode_named, validate_occurred_at
-from issues.models import Category, CauseFamily, Kind, Shift
+from issues.models import Category, CauseFamily, Kind, Shift, Station
 from issues.photos import resized_jpeg
 from issues.scope import visible_lines
 
@@ -31,11 +31,24 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(item, initial) for item in files]
 
 
+class StationSelect(forms.Select):
+    """Each option knows its line, so the page offers only the chosen line's stations."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if getattr(value, "instance", None) is not None:
+            option["attrs"]["data-line"] = value.instance.line_id
+        return option
+
+
 class ProblemForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices, widget=forms.RadioSelect)
     line = forms.ModelChoiceField(label=_("Line"), queryset=None)
     shift = forms.ModelChoiceField(label=_("Shift"), queryset=None, required=False)
+    station = forms.ModelChoiceField(
+        label=_("Station"), queryset=None, required=False, widget=StationSelect, empty_label=_("Whole line")
+    )
     occurred_at = forms.DateTimeField(
         label=_("Occurred at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
@@ -61,6 +74,7 @@ class ProblemForm(forms.Form):
         lines = visible_lines(user).filter(active=True).order_by("workshop__plant__code", "workshop__code", "code")
         self.fields["line"].queryset = lines
         self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
+        self.fields["station"].queryset = Station.objects.filter(line__in=lines).order_by("line_id", "code")
         self.facts: dict = {}
         self.fact_errors: dict = {}
         self.processed_photos: list[tuple[str, bytes]] = []
@@ -121,6 +135,9 @@ class ProblemForm(forms.Form):
         shift, line = cleaned.get("shift"), cleaned.get("line")
         if shift and line and shift.plant_id != line.workshop.plant_id:
             self.add_error("shift", _("This shift belongs to another plant."))
+        station = cleaned.get("station")
+        if station and line and station.line_id != line.pk:
+            self.add_error("station", _("This station is not on the chosen line."))
         return cleaned
 
     def to_report(self, *, create_failure_mode: bool = True) -> Report:
@@ -134,6 +151,7 @@ class ProblemForm(forms.Form):
             facts=self.facts,
             description=data["description"].strip(),
             shift=data["shift"],
+            station=data["station"],
             kind=data["kind"],
             cause_family=data["cause_family"],
             failure_mode=failure_mode_named(

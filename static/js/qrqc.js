@@ -11,10 +11,22 @@ document.addEventListener("DOMContentLoaded", () => {
       set.disabled = !active;
     });
   };
+  // Offer only the stations of the chosen line; a station of another line is cleared.
+  const line = form.querySelector('select[name="line"]');
+  const station = form.querySelector('select[name="station"]');
+  const showStations = () => {
+    if (!line || !station) return;
+    station.querySelectorAll("option[data-line]").forEach((option) => {
+      option.hidden = option.dataset.line !== line.value;
+      if (option.hidden && option.selected) station.value = "";
+    });
+  };
   form.addEventListener("change", (event) => {
     if (event.target.name === "category") showFacts();
+    if (event.target.name === "line") showStations();
   });
   showFacts();
+  showStations();
   // A second tap on "submit" while the first is on its way must not send twice; the
   // idempotency key makes it harmless on the server, this keeps the button honest.
   form.addEventListener("submit", () => {

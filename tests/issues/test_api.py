@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from issues.intake import Report, report_problem
-from issues.models import FailureMode, Problem, Role
+from issues.models import FailureMode, Problem, Role, Station
 from issues.scope import assign_role
 from issues.thresholds import copy_table, current_table
 
@@ -480,3 +480,14 @@ def test_a_time_with_an_offset_is_taken_as_given(world, leader_api):
 
     assert response.status_code == 201, response.json()
     assert Problem.objects.get(pk=response.json()["id"]).occurred_at == moment
+
+
+def test_a_station_must_be_on_the_problems_line(world, leader_api):
+    on_line = Station.objects.create(line=world.line_a1, code="op20", name_en="OP20")
+    elsewhere = Station.objects.create(line=world.line_a2, code="op20", name_en="OP20")
+
+    refused = leader_api.post(PROBLEMS_URL, create_body(world.line_a1, station=elsewhere.pk), format="json")
+    accepted = leader_api.post(PROBLEMS_URL, create_body(world.line_a1, station=on_line.pk), format="json")
+
+    assert refused.status_code == 400 and "station" in refused.json()
+    assert accepted.status_code == 201 and accepted.json()["station"] == on_line.pk

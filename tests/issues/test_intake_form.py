@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from issues.intake import Report, report_problem, shift_at
-from issues.models import Problem, ProblemPhoto
+from issues.models import Problem, ProblemPhoto, Station
 from issues.photos import resized_jpeg, store_photo
 from issues.tasks import purge_abandoned_photos
 from issues.thresholds import current_table
@@ -380,3 +380,31 @@ def test_abandoned_staged_photos_are_purged_with_their_files_after_a_day(world, 
     assert not (media_in_tmp / old.image.name).exists()
     assert not (media_in_tmp / old.thumbnail.name).exists()
     assert (media_in_tmp / fresh.image.name).exists()
+
+
+def test_a_station_on_the_chosen_line_is_stored_and_shown(world, leader_client):
+    op20 = Station.objects.create(line=world.line_a1, code="op20", name_en="OP20", name_zh="OP20 工位")
+
+    response = leader_client.post(NEW_URL, {**form_data(world), "station": op20.pk}, follow=True)
+
+    assert Problem.objects.get().station == op20
+    assert "OP20" in response.content.decode()
+
+
+def test_the_form_tags_each_station_with_its_line_for_the_page_to_filter(world, leader_client):
+    Station.objects.create(line=world.line_a1, code="op10", name_en="OP10")
+
+    html = leader_client.get(NEW_URL).content.decode()
+
+    assert re.search(rf'<option value="\d+" data-line="{world.line_a1.pk}">OP10</option>', html)
+
+
+def test_a_station_of_another_line_is_refused(world, quality_engineer, client):
+    client.force_login(quality_engineer)
+    elsewhere = Station.objects.create(line=world.line_m1, code="op10", name_en="OP10")
+
+    response = client.post(NEW_URL, {**form_data(world), "station": elsewhere.pk})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["station"] == ["This station is not on the chosen line."]
+    assert Problem.objects.count() == 0
