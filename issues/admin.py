@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -222,3 +224,31 @@ class ProblemAdmin(PlantScopedAdmin):
         "reported_by", "reported_at", "facts",
     ]
     raw_id_fields = ["line", "station", "shift", "failure_mode"]
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    fields = ["display_name", "phone", "language", "home_line"]
+
+
+class RoleAssignmentInline(admin.TabularInline):
+    model = RoleAssignment
+    extra = 1
+    fields = ["role", "plant", "workshop", "line"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    """One page per person: login, profile (language, phone, home line) and roles with scope."""
+
+    inlines = [ProfileInline, RoleAssignmentInline]
+    list_display = ["username", "profile__display_name", "is_active", "is_staff"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        sync_user_groups(form.instance)
