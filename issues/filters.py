@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from issues.models import Category, Grade, Line, Plant, Problem, Workshop
+from issues.models import Category, FailureMode, Grade, Line, Plant, Problem, Workshop
 from issues.scope import scope_filter, visible_plants
 
 
@@ -40,6 +40,12 @@ class IdsField(django_filters.fields.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+def _failure_modes(request):
+    if request is None:
+        return FailureMode.objects.none()
+    return FailureMode.objects.filter(plant__in=visible_plants(request.user))
+
+
 class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = IdsField
 
@@ -64,11 +70,22 @@ class ProblemFilter(django_filters.FilterSet):
         # (RangeWidget would expect occurred_min / occurred_max and silently ignore the documented names).
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
+    failure_mode = IdsFilter(label=_("Failure mode"), queryset=_failure_modes, distinct=False)
     special_team_required = django_filters.BooleanFilter(label=_("Special team required"))
+    order = django_filters.OrderingFilter(
+        label=_("Sort"),
+        fields=(("occurred_at", "occurred"), ("grade", "grade"), ("number", "number"), ("line__code", "line")),
+        field_labels={
+            "occurred_at": _("Occurred at"), "grade": _("Grade"), "number": _("Number"), "line__code": _("Line"),
+        },
+    )
 
     class Meta:
         model = Problem
-        fields = ["q", "plant", "workshop", "line", "category", "grade", "status", "occurred", "special_team_required"]
+        fields = [
+            "q", "plant", "workshop", "line", "category", "grade", "status", "occurred", "failure_mode",
+            "special_team_required",
+        ]
 
     def search(self, queryset, name, value):
         for word in value.split()[:5]:

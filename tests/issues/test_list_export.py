@@ -292,3 +292,26 @@ def test_an_unknown_export_format_shows_the_page(board, qe_client):
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_list_filters_by_failure_mode(board, qe_client, failure_mode):
+    assert titles(qe_client.get("/problems/", {"failure_mode": failure_mode.pk})) == {"Burr on flange"}
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("grade", ["Burr on flange", "Press stopped", "Checklist not filled"]),
+        ("-occurred", ["Burr on flange", "Press stopped", "Checklist not filled"]),
+        ("occurred", ["Checklist not filled", "Press stopped", "Burr on flange"]),
+        ("line", ["Burr on flange", "Checklist not filled", "Press stopped"]),
+    ],
+)
+def test_the_list_sorts_by_the_chosen_column(board, qe_client, order, expected):
+    response = qe_client.get("/problems/", {"order": order})
+    assert [problem.title for problem in response.context["page"]] == expected
+
+
+def test_the_problem_page_links_to_the_other_problems_of_its_failure_mode(board, qe_client, failure_mode):
+    html = qe_client.get(f"/problems/{board['burr'].pk}/").content.decode()
+    assert f'href="/problems/?failure_mode={failure_mode.pk}"' in html
