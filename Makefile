@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint venv venv-dev system-deps
+.PHONY: run test format venv venv-dev system-deps
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,9 @@ run: venv
 # One command: the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: venv-dev system-deps
 	DJANGO_ENV=test $(PY) -m ruff check .
+	DJANGO_ENV=test $(PY) -m ruff format --check .
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv-dev
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+format: venv-dev
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class EscalationConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'escalation'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "escalation"

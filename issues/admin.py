@@ -137,8 +137,18 @@ class ThresholdRuleInline(admin.TabularInline):
     form = ThresholdRuleForm
     extra = 0
     fields = [
-        "category", "code", "grade", "fact", "operator", "limit", "upper_limit", "match", "when_fact", "when_value",
-        "label_en", "label_zh",
+        "category",
+        "code",
+        "grade",
+        "fact",
+        "operator",
+        "limit",
+        "upper_limit",
+        "match",
+        "when_fact",
+        "when_value",
+        "label_en",
+        "label_zh",
     ]
 
     def has_change_permission(self, request, obj=None):
@@ -180,7 +190,9 @@ class ThresholdTableAdmin(PlantScopedAdmin):
         if not (form.has_changed() or any(row.has_changed() for formset in formsets for row in formset.forms)):
             for formset in formsets:
                 formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-            messages.info(request, _("Nothing changed; the table stays at version %(version)d.") % {"version": table.version})
+            messages.info(
+                request, _("Nothing changed; the table stays at version %(version)d.") % {"version": table.version}
+            )
             return
         table.pk = None
         table._state.adding = True
@@ -207,9 +219,11 @@ class ThresholdTableAdmin(PlantScopedAdmin):
                     formset.new_objects.append(rule)
                 elif row_form.has_changed():
                     formset.changed_objects.append((rule, row_form.changed_data))
-        messages.info(request, _("Saved as version %(version)d; earlier problems keep their version.") % {
-            "version": form.instance.version
-        })
+        messages.info(
+            request,
+            _("Saved as version %(version)d; earlier problems keep their version.")
+            % {"version": form.instance.version},
+        )
 
 
 @admin.register(Problem)
@@ -220,8 +234,16 @@ class ProblemAdmin(PlantScopedAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ["line"]
     readonly_fields = [
-        "number", "plant", "grade", "base_grade", "fired_rules", "threshold_table", "prior_occurrences",
-        "reported_by", "reported_at", "facts",
+        "number",
+        "plant",
+        "grade",
+        "base_grade",
+        "fired_rules",
+        "threshold_table",
+        "prior_occurrences",
+        "reported_by",
+        "reported_at",
+        "facts",
     ]
     raw_id_fields = ["line", "station", "shift", "failure_mode"]
 

@@ -132,9 +132,30 @@ class ProblemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Problem
         fields = [
-            "id", "number", "plant", "line", "line_name", "station", "shift", "category", "kind", "cause_family",
-            "failure_mode", "title", "description", "occurred_at", "reported_at", "facts", "grade", "base_grade",
-            "rules", "explanation", "table_version", "prior_occurrences", "special_team_required", "status",
+            "id",
+            "number",
+            "plant",
+            "line",
+            "line_name",
+            "station",
+            "shift",
+            "category",
+            "kind",
+            "cause_family",
+            "failure_mode",
+            "title",
+            "description",
+            "occurred_at",
+            "reported_at",
+            "facts",
+            "grade",
+            "base_grade",
+            "rules",
+            "explanation",
+            "table_version",
+            "prior_occurrences",
+            "special_team_required",
+            "status",
         ]
         read_only_fields = fields
 
@@ -220,12 +241,17 @@ class ProblemCreateSerializer(serializers.Serializer):
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Repeat a create with the same key and get the first problem back (200) instead of a second one.",
 )
 
 
-class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProblemViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = ProblemSerializer
     parser_classes = PARSERS
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
@@ -268,6 +294,8 @@ class ProblemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retr
         payload = ProblemSerializer(problem, context={"request": request}).data
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(responses={200: ProblemSerializer, 404: OpenApiResponse(description="Not found or not in your scope")})
+    @extend_schema(
+        responses={200: ProblemSerializer, 404: OpenApiResponse(description="Not found or not in your scope")}
+    )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)

@@ -16,17 +16,40 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 def problem_rows(problems):
     language = get_language() or "en"
     yield [
-        _("Number"), _("Grade"), _("Status"), _("Category"), _("Plant"), _("Workshop"), _("Line"), _("Shift"),
-        _("Occurred at"), _("Title"), _("Failure mode"), _("Cause family"), _("QC / QE"), _("Why this grade"),
-        _("Special team required"), _("Reported by"),
+        _("Number"),
+        _("Grade"),
+        _("Status"),
+        _("Category"),
+        _("Plant"),
+        _("Workshop"),
+        _("Line"),
+        _("Shift"),
+        _("Occurred at"),
+        _("Title"),
+        _("Failure mode"),
+        _("Cause family"),
+        _("QC / QE"),
+        _("Why this grade"),
+        _("Special team required"),
+        _("Reported by"),
     ]
     for problem in problems:
         yield [
-            problem.number, problem.grade, problem.get_status_display(), problem.get_category_display(),
-            str(problem.plant), str(problem.line.workshop), str(problem.line), str(problem.shift or ""),
-            timezone.localtime(problem.occurred_at).strftime("%Y-%m-%d %H:%M"), problem.title,
-            str(problem.failure_mode or ""), problem.get_cause_family_display(), problem.kind,
-            problem.explanation(language), _("yes") if problem.special_team_required else "",
+            problem.number,
+            problem.grade,
+            problem.get_status_display(),
+            problem.get_category_display(),
+            str(problem.plant),
+            str(problem.line.workshop),
+            str(problem.line),
+            str(problem.shift or ""),
+            timezone.localtime(problem.occurred_at).strftime("%Y-%m-%d %H:%M"),
+            problem.title,
+            str(problem.failure_mode or ""),
+            problem.get_cause_family_display(),
+            problem.kind,
+            problem.explanation(language),
+            _("yes") if problem.special_team_required else "",
             problem.reported_by.get_username(),
         ]
 

@@ -15,9 +15,11 @@ def _plants(request):
 def _workshops(request):
     if request is None:
         return Workshop.objects.none()
-    return Workshop.objects.filter(plant__in=visible_plants(request.user)).filter(
-        Q(lines__in=Line.objects.filter(scope_filter(request.user, line_path="")))
-    ).distinct()
+    return (
+        Workshop.objects.filter(plant__in=visible_plants(request.user))
+        .filter(Q(lines__in=Line.objects.filter(scope_filter(request.user, line_path=""))))
+        .distinct()
+    )
 
 
 def _lines(request):
@@ -36,7 +38,9 @@ class IdsField(django_filters.fields.ModelMultipleChoiceField):
             except ValueError:
                 continue  # not a number: the parent class reports it as an invalid choice
             if too_big:
-                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk})
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
         return super()._check_values(value)
 
 
@@ -53,19 +57,20 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
 class ProblemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
-    workshop = IdsFilter(
-        label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False
-    )
+    workshop = IdsFilter(label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False)
     line = IdsFilter(label=_("Line"), queryset=_lines, distinct=False)
     category = django_filters.MultipleChoiceFilter(
         label=_("Category"), choices=Category.choices, widget=forms.CheckboxSelectMultiple
     )
-    grade = django_filters.MultipleChoiceFilter(label=_("Grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple)
+    grade = django_filters.MultipleChoiceFilter(
+        label=_("Grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple
+    )
     status = django_filters.MultipleChoiceFilter(
         label=_("Status"), choices=Problem.Status.choices, widget=forms.CheckboxSelectMultiple
     )
     occurred = django_filters.DateFromToRangeFilter(
-        label=_("Occurred between"), field_name="occurred_at",
+        label=_("Occurred between"),
+        field_name="occurred_at",
         # DateRangeWidget: the parameters are occurred_after / occurred_before, as the API schema documents
         # (RangeWidget would expect occurred_min / occurred_max and silently ignore the documented names).
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
@@ -76,14 +81,25 @@ class ProblemFilter(django_filters.FilterSet):
         label=_("Sort"),
         fields=(("occurred_at", "occurred"), ("grade", "grade"), ("number", "number"), ("line__code", "line")),
         field_labels={
-            "occurred_at": _("Occurred at"), "grade": _("Grade"), "number": _("Number"), "line__code": _("Line"),
+            "occurred_at": _("Occurred at"),
+            "grade": _("Grade"),
+            "number": _("Number"),
+            "line__code": _("Line"),
         },
     )
 
     class Meta:
         model = Problem
         fields = [
-            "q", "plant", "workshop", "line", "category", "grade", "status", "occurred", "failure_mode",
+            "q",
+            "plant",
+            "workshop",
+            "line",
+            "category",
+            "grade",
+            "status",
+            "occurred",
+            "failure_mode",
             "special_team_required",
         ]
 

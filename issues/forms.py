@@ -53,7 +53,8 @@ class ProblemForm(forms.Form):
         label=_("Occurred at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     title = forms.CharField(
-        label=_("Short title"), max_length=140,
+        label=_("Short title"),
+        max_length=140,
         widget=forms.TextInput(attrs={"placeholder": _("What is wrong, where? e.g. burr on flange, station 3")}),
     )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -62,7 +63,9 @@ class ProblemForm(forms.Form):
         label=_("Cause family"), choices=[("", _("Not known yet")), *CauseFamily.choices], required=False
     )
     failure_mode = forms.CharField(
-        label=_("Failure mode"), max_length=120, required=False,
+        label=_("Failure mode"),
+        max_length=120,
+        required=False,
         widget=forms.TextInput(attrs={"list": "failure-modes", "autocomplete": "off"}),
         help_text=_("Pick from the plant's list or type a new one."),
     )
@@ -97,7 +100,9 @@ class ProblemForm(forms.Form):
                 value = self.data.get(fact.name, "") if self.is_bound and category == chosen else ""
                 rows.append(
                     {
-                        "fact": fact, "value": value, "input_id": f"fact-{category}-{fact.name}",
+                        "fact": fact,
+                        "value": value,
+                        "input_id": f"fact-{category}-{fact.name}",
                         "errors": self.fact_errors.get(fact.name, []) if category == chosen else [],
                     }
                 )

@@ -151,8 +151,15 @@ def _fire(rules, facts: dict) -> list[FiredRule]:
         if _condition_holds(rule, facts) and _holds(rule, value):
             fired.append(
                 FiredRule(
-                    code=rule.code, grade=rule.grade, fact=rule.fact, value=value, operator=rule.operator,
-                    limit=rule.limit, upper_limit=rule.upper_limit, label_en=rule.label_en, label_zh=rule.label_zh,
+                    code=rule.code,
+                    grade=rule.grade,
+                    fact=rule.fact,
+                    value=value,
+                    operator=rule.operator,
+                    limit=rule.limit,
+                    upper_limit=rule.upper_limit,
+                    label_en=rule.label_en,
+                    label_zh=rule.label_zh,
                 )
             )
     return fired

@@ -87,7 +87,9 @@ def needs_special_team(report: Report, plant) -> bool:
     # Stop at `needed` rows instead of counting them all: a common failure mode has thousands of
     # problems in the window, and a full count grows with the table (bench/intake.py).
     earlier = (
-        Problem.objects.filter(failure_mode=report.failure_mode, occurred_at__gte=since, occurred_at__lte=report.occurred_at)
+        Problem.objects.filter(
+            failure_mode=report.failure_mode, occurred_at__gte=since, occurred_at__lte=report.occurred_at
+        )
         .exclude(status=Problem.Status.CANCELLED)
         .order_by()
         .values("pk")[:needed]

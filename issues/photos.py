@@ -49,13 +49,18 @@ def resized_jpeg(upload) -> bytes:
         with Image.open(upload) as image:
             return _jpeg(ImageOps.exif_transpose(image).convert("RGB"), settings.QRQC_PHOTO_MAX_EDGE)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
-        raise ValidationError(_("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name}) from exc
+        raise ValidationError(
+            _("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name}
+        ) from exc
 
 
 def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
     # uploaded_at is set now: the upload path (photo_path) reads it before the row is saved.
     photo = ProblemPhoto(
-        problem=problem, uploaded_by=user, token=secrets.token_hex(16), original_name=name[:200],
+        problem=problem,
+        uploaded_by=user,
+        token=secrets.token_hex(16),
+        original_name=name[:200],
         uploaded_at=timezone.now(),
     )
     # The ContentFile needs a name: Django reads width/height from it, and a nameless file counts as none.

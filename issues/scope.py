@@ -19,9 +19,15 @@ EVERYONE = {"issues.view_problem", "issues.add_problem"}
 ROLE_PERMISSIONS: dict[str, set[str]] = {role: set(EVERYONE) for role in Role.values}
 for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SECTION_CHIEF):
     ROLE_PERMISSIONS[curator] |= {
-        "issues.view_thresholdtable", "issues.add_thresholdtable", "issues.change_thresholdtable",
-        "issues.view_thresholdrule", "issues.add_thresholdrule", "issues.change_thresholdrule",
-        "issues.delete_thresholdrule", "issues.view_failuremode", "issues.add_failuremode",
+        "issues.view_thresholdtable",
+        "issues.add_thresholdtable",
+        "issues.change_thresholdtable",
+        "issues.view_thresholdrule",
+        "issues.add_thresholdrule",
+        "issues.change_thresholdrule",
+        "issues.delete_thresholdrule",
+        "issues.view_failuremode",
+        "issues.add_failuremode",
         "issues.change_failuremode",
     }
 

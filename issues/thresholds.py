@@ -12,8 +12,18 @@ from issues.models import ThresholdRule, ThresholdTable
 from issues.threshold_defaults import seed_default_template
 
 RULE_FIELDS = (
-    "category", "code", "grade", "fact", "operator", "limit", "upper_limit", "match", "when_fact", "when_value",
-    "label_en", "label_zh",
+    "category",
+    "code",
+    "grade",
+    "fact",
+    "operator",
+    "limit",
+    "upper_limit",
+    "match",
+    "when_fact",
+    "when_value",
+    "label_en",
+    "label_zh",
 )
 
 

@@ -35,7 +35,9 @@ def home(request):
     counts = visible.open().aggregate(
         a=Count("pk", filter=Q(grade="A")), b=Count("pk", filter=Q(grade="B")), c=Count("pk", filter=Q(grade="C"))
     )
-    return render(request, "issues/home.html", {"recent": recent, "open_counts": counts, "no_scope": scope_of(request.user).empty})
+    return render(
+        request, "issues/home.html", {"recent": recent, "open_counts": counts, "no_scope": scope_of(request.user).empty}
+    )
 
 
 def default_line(user) -> Line | None:
@@ -69,13 +71,20 @@ def problem_new(request):
         new_photos = [store_photo(jpeg, name=name, user=request.user) for name, jpeg in form.processed_photos]
         if valid:
             problem, created = report_problem(
-                form.to_report(), reporter=request.user, idempotency_key=form.cleaned_data["idempotency_key"],
+                form.to_report(),
+                reporter=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
                 photos=staged + new_photos,
             )
             if created:
-                messages.success(request, _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade})
+                messages.success(
+                    request,
+                    _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade},
+                )
             else:
-                messages.info(request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number})
+                messages.info(
+                    request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
+                )
             return redirect("problem_detail", pk=problem.pk)
         staged += new_photos
         status = 400
@@ -105,9 +114,15 @@ def grade_preview(request):
         context["errors"] = errors
         if not errors:
             report = Report(
-                line=line, category=category, title="", occurred_at=timezone.now(), facts=facts,
+                line=line,
+                category=category,
+                title="",
+                occurred_at=timezone.now(),
+                facts=facts,
                 cause_family=request.POST.get("cause_family", ""),
-                failure_mode=failure_mode_named(line.workshop.plant, request.POST.get("failure_mode", ""), create=False),
+                failure_mode=failure_mode_named(
+                    line.workshop.plant, request.POST.get("failure_mode", ""), create=False
+                ),
             )
             grading, table = grade_report(report)
             context.update(grading=grading, table=table, explanation=grading.explanation(get_language() or "en"))

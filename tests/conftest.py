@@ -69,8 +69,12 @@ def build_plant(code: str = "tp1", name_en: str = "Test Plant", name_zh: str = "
         line_a1=Line.objects.create(workshop=assembly, code="a1", name_en="Assembly 1", name_zh="总装一线"),
         line_a2=Line.objects.create(workshop=assembly, code="a2", name_en="Assembly 2", name_zh="总装二线"),
         line_m1=Line.objects.create(workshop=machining, code="m1", name_en="Machining 1", name_zh="机加一线"),
-        day=Shift.objects.create(plant=plant, code="day", name_en="Day", name_zh="白班", starts=dt.time(8), ends=dt.time(20)),
-        night=Shift.objects.create(plant=plant, code="night", name_en="Night", name_zh="夜班", starts=dt.time(20), ends=dt.time(8)),
+        day=Shift.objects.create(
+            plant=plant, code="day", name_en="Day", name_zh="白班", starts=dt.time(8), ends=dt.time(20)
+        ),
+        night=Shift.objects.create(
+            plant=plant, code="night", name_en="Night", name_zh="夜班", starts=dt.time(20), ends=dt.time(8)
+        ),
     )
 
 

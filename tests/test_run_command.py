@@ -43,8 +43,12 @@ def test_make_run_serves_the_demo_site_with_worker_and_beat(tmp_path):
     output = tmp_path / "run.out"
     with output.open("w") as sink:
         process = subprocess.Popen(
-            ["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=sink,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            ["make", "--no-print-directory", "run", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for(lambda: http_status(f"http://127.0.0.1:{port}/login/") == 200, 240, "the site to answer")

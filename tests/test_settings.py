@@ -60,8 +60,10 @@ def test_a_malformed_boolean_is_rejected_with_its_name():
     ("env", "expected"),
     [
         ({}, "filesystem:// sqlite3"),
-        ({"REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"},
-         "redis://127.0.0.1:6379/0 postgresql"),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"},
+            "redis://127.0.0.1:6379/0 postgresql",
+        ),
     ],
 )
 def test_servers_are_chosen_by_url_and_default_to_embedded_ones(env, expected):
@@ -69,8 +71,16 @@ def test_servers_are_chosen_by_url_and_default_to_embedded_ones(env, expected):
     clean = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
     clean.update(DJANGO_ENV="development", **env)
     result = subprocess.run(
-        [sys.executable, "-c", f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'qrqc_site.settings'); django.setup(); {code}"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'qrqc_site.settings'); django.setup(); {code}",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.strip() == expected, result.stderr
 

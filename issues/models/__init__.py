@@ -20,7 +20,24 @@ from issues.models.problem import (
 from issues.models.thresholds import Category, Grade, Operator, ThresholdRule, ThresholdTable
 
 __all__ = [
-    "BilingualName", "Category", "CauseFamily", "FailureMode", "Grade", "Kind", "Line", "Operator", "Plant",
-    "Problem", "ProblemCounter", "ProblemPhoto", "Profile", "Role", "RoleAssignment", "Shift", "Station",
-    "ThresholdRule", "ThresholdTable", "Workshop",
+    "BilingualName",
+    "Category",
+    "CauseFamily",
+    "FailureMode",
+    "Grade",
+    "Kind",
+    "Line",
+    "Operator",
+    "Plant",
+    "Problem",
+    "ProblemCounter",
+    "ProblemPhoto",
+    "Profile",
+    "Role",
+    "RoleAssignment",
+    "Shift",
+    "Station",
+    "ThresholdRule",
+    "ThresholdTable",
+    "Workshop",
 ]

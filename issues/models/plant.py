@@ -184,7 +184,11 @@ class RoleAssignment(models.Model):
     role = models.CharField(_("role"), max_length=40, choices=Role.choices)
     plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("plant"))
     workshop = models.ForeignKey(
-        Workshop, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments",
+        Workshop,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
         verbose_name=_("workshop"),
     )
     line = models.ForeignKey(

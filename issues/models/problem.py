@@ -89,7 +89,11 @@ class Problem(models.Model):
     kind = models.CharField(_("QC / QE"), max_length=2, choices=Kind.choices, default=Kind.QC)
     cause_family = models.CharField(_("cause family"), max_length=20, choices=CauseFamily.choices, blank=True)
     failure_mode = models.ForeignKey(
-        FailureMode, on_delete=models.PROTECT, null=True, blank=True, related_name="problems",
+        FailureMode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="problems",
         verbose_name=_("failure mode"),
     )
     title = models.CharField(_("title"), max_length=140)
@@ -97,7 +101,9 @@ class Problem(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"))
     reported_at = models.DateTimeField(_("reported at"), auto_now_add=True)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_problems",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_problems",
         verbose_name=_("reported by"),
     )
     facts = models.JSONField(_("facts"), default=dict, blank=True)
@@ -123,7 +129,8 @@ class Problem(models.Model):
         verbose_name_plural = _("problems")
         constraints = [
             models.UniqueConstraint(
-                fields=["reported_by", "idempotency_key"], condition=~Q(idempotency_key=""),
+                fields=["reported_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
                 name="problem_idempotency_key_unique_per_reporter",
             )
         ]

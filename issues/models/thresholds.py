@@ -40,13 +40,21 @@ class ThresholdTable(models.Model):
     """One version of a plant's grading rules; plant=None is the default template."""
 
     plant = models.ForeignKey(
-        "issues.Plant", on_delete=models.PROTECT, null=True, blank=True, related_name="threshold_tables",
+        "issues.Plant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="threshold_tables",
         verbose_name=_("plant"),
     )
     version = models.PositiveIntegerField(_("version"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("created by"),
     )
     note = models.CharField(_("change note"), max_length=200, blank=True)
@@ -83,7 +91,8 @@ class ThresholdRule(models.Model):
 
     table = models.ForeignKey(ThresholdTable, on_delete=models.CASCADE, related_name="rules", verbose_name=_("table"))
     category = models.CharField(
-        _("category"), max_length=20,
+        _("category"),
+        max_length=20,
         choices=[*Category.choices, (RULE_SCOPE_RECURRENCE, _("Recurrence (all categories)"))],
     )
     code = models.SlugField(_("code"), max_length=60)

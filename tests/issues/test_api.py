@@ -42,7 +42,6 @@ def create_body(target_line, **overrides) -> dict:
     return body
 
 
-
 @pytest.fixture
 def leader_api(team_leader):
     return token_client(team_leader)
@@ -53,7 +52,8 @@ def leader_api(team_leader):
 
 def test_grading_a_quality_problem_returns_the_grade_the_rule_and_the_table_version(world, leader_api):
     response = leader_api.post(
-        GRADE_URL, {"plant": world.plant.code, "category": "quality", "facts": {"defect_class": "A", "defect_count": 25}},
+        GRADE_URL,
+        {"plant": world.plant.code, "category": "quality", "facts": {"defect_class": "A", "defect_count": 25}},
         format="json",
     )
 
@@ -75,7 +75,9 @@ def test_grading_stores_nothing(world, leader_api):
 
 def test_the_plant_may_be_given_by_id_or_by_code_in_any_case(world, leader_api):
     facts = {"downtime_minutes": 90}
-    by_id = leader_api.post(GRADE_URL, {"plant": world.plant.pk, "category": "equipment", "facts": facts}, format="json")
+    by_id = leader_api.post(
+        GRADE_URL, {"plant": world.plant.pk, "category": "equipment", "facts": facts}, format="json"
+    )
     by_code = leader_api.post(GRADE_URL, {"plant": "TP1", "category": "equipment", "facts": facts}, format="json")
 
     assert by_id.status_code == by_code.status_code == 200
@@ -85,7 +87,8 @@ def test_the_plant_may_be_given_by_id_or_by_code_in_any_case(world, leader_api):
 
 def test_facts_that_reach_no_alarm_limit_grade_c_with_no_rule(world, leader_api):
     response = leader_api.post(
-        GRADE_URL, {"plant": world.plant.code, "category": "quality", "facts": {"defect_class": "B", "defect_count": 3}},
+        GRADE_URL,
+        {"plant": world.plant.code, "category": "quality", "facts": {"defect_class": "B", "defect_count": 3}},
         format="json",
     )
 
@@ -100,7 +103,8 @@ def test_grading_uses_the_plants_newest_table_version(world, leader_api):
     newer.rules.filter(code="equipment-downtime-b").update(grade="A")
 
     response = leader_api.post(
-        GRADE_URL, {"plant": world.plant.code, "category": "equipment", "facts": {"downtime_minutes": 90}},
+        GRADE_URL,
+        {"plant": world.plant.code, "category": "equipment", "facts": {"downtime_minutes": 90}},
         format="json",
     )
 
@@ -125,8 +129,17 @@ def test_grading_uses_the_plants_newest_table_version(world, leader_api):
         ({"plant": "tp1", "category": "equipment", "facts": {"downtime_minutes": "NaN"}}, "facts"),
     ],
     ids=[
-        "no plant", "unknown plant code", "huge plant id", "superscript digit", "null plant", "unknown category",
-        "facts not an object", "negative count", "count not a number", "unknown fact", "count without defect class",
+        "no plant",
+        "unknown plant code",
+        "huge plant id",
+        "superscript digit",
+        "null plant",
+        "unknown category",
+        "facts not an object",
+        "negative count",
+        "count not a number",
+        "unknown fact",
+        "count without defect class",
         "NaN downtime",
     ],
 )
@@ -140,7 +153,11 @@ def test_bad_grading_input_is_a_400_naming_the_field(world, leader_api, body, fi
 def test_fact_errors_name_the_fact(world, leader_api):
     response = leader_api.post(
         GRADE_URL,
-        {"plant": "tp1", "category": "quality", "facts": {"defect_class": "A", "defect_count": 5, "consecutive_count": 9}},
+        {
+            "plant": "tp1",
+            "category": "quality",
+            "facts": {"defect_class": "A", "defect_count": 5, "consecutive_count": 9},
+        },
         format="json",
     )
 
@@ -187,7 +204,11 @@ def test_creating_a_problem_stores_it_graded_and_numbered(world, team_leader, le
 
 def test_optional_fields_are_stored_as_given(world, leader_api):
     body = create_body(
-        world.line_a1, description="  Seen at station 3  ", shift=world.night.pk, kind="QE", cause_family="machine",
+        world.line_a1,
+        description="  Seen at station 3  ",
+        shift=world.night.pk,
+        kind="QE",
+        cause_family="machine",
         failure_mode="Loose bolt",
     )
 
@@ -196,7 +217,10 @@ def test_optional_fields_are_stored_as_given(world, leader_api):
     assert response.status_code == 201, response.content
     problem = Problem.objects.get()
     assert (problem.description, problem.shift, problem.kind, problem.cause_family) == (
-        "Seen at station 3", world.night, "QE", "machine",
+        "Seen at station 3",
+        world.night,
+        "QE",
+        "machine",
     )
     assert problem.failure_mode.name_en == "Loose bolt"
     assert problem.failure_mode.reviewed is False
@@ -353,8 +377,13 @@ def test_a_problem_can_be_posted_as_a_form_with_session_auth(world, team_leader,
     client.force_login(team_leader)
     response = client.post(
         PROBLEMS_URL,
-        {"line": world.line_a1.pk, "category": "equipment", "title": "Press stopped", "occurred_at": an_hour_ago(),
-         "facts.downtime_minutes": "130"},
+        {
+            "line": world.line_a1.pk,
+            "category": "equipment",
+            "title": "Press stopped",
+            "occurred_at": an_hour_ago(),
+            "facts.downtime_minutes": "130",
+        },
     )
 
     assert response.status_code == 201, response.content
@@ -367,7 +396,10 @@ def test_a_problem_can_be_posted_as_a_form_with_session_auth(world, team_leader,
 
 def log(world_line, reporter, *, title="Burr", category="quality", facts=None, hours_ago=2) -> Problem:
     report = Report(
-        line=world_line, category=category, title=title, occurred_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        line=world_line,
+        category=category,
+        title=title,
+        occurred_at=timezone.now() - dt.timedelta(hours=hours_ago),
         facts=facts or {},
     )
     return report_problem(report, reporter=reporter)[0]
@@ -383,7 +415,8 @@ def test_reading_a_problem_returns_its_grading(world, team_leader, leader_api):
     assert (data["id"], data["number"], data["grade"], data["status"]) == (problem.pk, problem.number, "B", "open")
     assert data["table_version"] == problem.threshold_table.version
     assert [(rule["code"], rule["grade"]) for rule in data["rules"]] == [
-        ("quality-b-defects-consecutive-b", "B"), ("quality-b-defects-intermittent-c", "C"),
+        ("quality-b-defects-consecutive-b", "B"),
+        ("quality-b-defects-intermittent-c", "C"),
     ]
     assert data["explanation"].startswith("B: 15 B-class defects in a row")
     assert data["plant"] == "tp1" and data["line"] == world.line_a1.pk

@@ -44,7 +44,10 @@ def postgresql_only(db):
 
 def a_report(world) -> Report:
     return Report(
-        line=world.line_a1, category="quality", title="Burr", occurred_at=timezone.now(),
+        line=world.line_a1,
+        category="quality",
+        title="Burr",
+        occurred_at=timezone.now(),
         facts={"defect_class": "A", "defect_count": 15},
     )
 

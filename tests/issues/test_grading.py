@@ -35,21 +35,29 @@ def defect_band_cases():
     for defect_class, (i_low, i_high), (c_low, c_high) in DEFECT_BANDS:
         for count, expected in ((i_low, "C"), (i_low + 1, "B"), (i_high, "B"), (i_high + 1, "A")):
             yield case(
-                f"{defect_class}-class defects {count} intermittent is {expected}", "quality",
-                {"defect_class": defect_class, "defect_count": count}, expected,
+                f"{defect_class}-class defects {count} intermittent is {expected}",
+                "quality",
+                {"defect_class": defect_class, "defect_count": count},
+                expected,
             )
         for run, expected in ((c_low, "C"), (c_low + 1, "B"), (c_high, "B"), (c_high + 1, "A")):
             yield case(
-                f"{defect_class}-class defects {run} consecutive is {expected}", "quality",
-                {"defect_class": defect_class, "consecutive_count": run}, expected,
+                f"{defect_class}-class defects {run} consecutive is {expected}",
+                "quality",
+                {"defect_class": defect_class, "consecutive_count": run},
+                expected,
             )
         yield case(
-            f"{defect_class}-class defects at both C limits together stay C", "quality",
-            {"defect_class": defect_class, "defect_count": i_low, "consecutive_count": c_low}, "C",
+            f"{defect_class}-class defects at both C limits together stay C",
+            "quality",
+            {"defect_class": defect_class, "defect_count": i_low, "consecutive_count": c_low},
+            "C",
         )
         yield case(
-            f"{defect_class}-class defects in the B band with a run above the A limit is A", "quality",
-            {"defect_class": defect_class, "defect_count": i_high, "consecutive_count": c_high + 1}, "A",
+            f"{defect_class}-class defects in the B band with a run above the A limit is A",
+            "quality",
+            {"defect_class": defect_class, "defect_count": i_high, "consecutive_count": c_high + 1},
+            "A",
         )
 
 
@@ -146,12 +154,16 @@ def test_utilities_rules_fire_on_the_right_side_of_each_limit(seeded, category, 
         case("waiting 30 min for material is C", "material", {"waiting_minutes": 30}, "C"),
         case("waiting 31 min for material is B", "material", {"waiting_minutes": 31}, "B"),
         case(
-            "abnormal incoming material affecting delivery is A", "material",
-            {"incoming_abnormal": True, "delivery_affected": True}, "A",
+            "abnormal incoming material affecting delivery is A",
+            "material",
+            {"incoming_abnormal": True, "delivery_affected": True},
+            "A",
         ),
         case(
-            "abnormal incoming material not affecting delivery is B", "material",
-            {"incoming_abnormal": True, "delivery_affected": False}, "B",
+            "abnormal incoming material not affecting delivery is B",
+            "material",
+            {"incoming_abnormal": True, "delivery_affected": False},
+            "B",
         ),
         case(
             "abnormal incoming material with delivery not mentioned is B", "material", {"incoming_abnormal": True}, "B"
@@ -250,19 +262,27 @@ def test_the_explanation_names_the_value_and_the_limit_in_english_and_chinese(se
     ("category", "facts", "english"),
     [
         case(
-            "a run above the A limit shows n > limit", "quality", {"defect_class": "B", "consecutive_count": 21},
+            "a run above the A limit shows n > limit",
+            "quality",
+            {"defect_class": "B", "consecutive_count": 21},
             "A: 21 B-class defects in a row, limit n > 20",
         ),
         case(
-            "an at-least rule shows n ≥ limit", "quality", {"customer_return_count": 7},
+            "an at-least rule shows n ≥ limit",
+            "quality",
+            {"customer_return_count": 7},
             "A: 7 pieces returned by the customer, same batch and failure, limit n ≥ 5",
         ),
         case(
-            "a fractional value is printed as given", "people", {"shortage_percent": 12.5},
+            "a fractional value is printed as given",
+            "people",
+            {"shortage_percent": 12.5},
             "A: workshop short of staff by 12.5 %, limit n > 10",
         ),
         case(
-            "a yes/no rule has no limit", "safety", {"incident": True},
+            "a yes/no rule has no limit",
+            "safety",
+            {"incident": True},
             "B: a safety or environmental incident (no injury or damage)",
         ),
     ],
@@ -338,9 +358,18 @@ def test_recurrence_keeps_the_grade_before_recurrence_and_explains_the_count(see
 
 def rule(code, grade, fact, operator, limit=None, upper=None, *, category="widget", match="", when=("", "")):
     return Rule(
-        code=code, category=category, grade=grade, fact=fact, operator=operator,
-        limit=None if limit is None else Decimal(limit), upper_limit=None if upper is None else Decimal(upper),
-        match=match, when_fact=when[0], when_value=when[1], label_en=f"{fact} is {{n}}", label_zh=f"{fact} 为 {{n}}",
+        code=code,
+        category=category,
+        grade=grade,
+        fact=fact,
+        operator=operator,
+        limit=None if limit is None else Decimal(limit),
+        upper_limit=None if upper is None else Decimal(upper),
+        match=match,
+        when_fact=when[0],
+        when_value=when[1],
+        label_en=f"{fact} is {{n}}",
+        label_zh=f"{fact} 为 {{n}}",
     )
 
 

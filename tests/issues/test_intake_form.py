@@ -26,7 +26,6 @@ PREVIEW_URL = "/problems/grade-preview/"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -77,7 +76,10 @@ def test_the_empty_form_carries_a_fresh_idempotency_key_and_the_leaders_line(wor
     second = leader_client.get(NEW_URL)
 
     assert first.status_code == 200
-    keys = [re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', r.content.decode()).group(1) for r in (first, second)]
+    keys = [
+        re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', r.content.decode()).group(1)
+        for r in (first, second)
+    ]
     assert keys[0] != keys[1]
     assert f'<option value="{world.line_a1.pk}" selected>' in first.content.decode()
 
@@ -169,7 +171,8 @@ def test_the_problem_page_explains_a_c_grade_when_no_limit_was_reached(world, le
 
 def test_a_missing_title_re_renders_the_form_with_400_keeping_what_was_typed(world, leader_client):
     response = leader_client.post(
-        NEW_URL, form_data(world, title="", description="Seen twice today", failure_mode="Loose bolt", defect_count="17")
+        NEW_URL,
+        form_data(world, title="", description="Seen twice today", failure_mode="Loose bolt", defect_count="17"),
     )
 
     assert response.status_code == 400
@@ -248,7 +251,9 @@ def test_a_small_photo_is_not_enlarged(world, leader_client):
 
 
 def test_photos_survive_a_failed_submit_and_attach_on_the_next(world, team_leader, leader_client):
-    failed = leader_client.post(NEW_URL, {**form_data(world, title=""), "photos": [photo_upload(), photo_upload("b.png")]})
+    failed = leader_client.post(
+        NEW_URL, {**form_data(world, title=""), "photos": [photo_upload(), photo_upload("b.png")]}
+    )
 
     assert failed.status_code == 400
     staged = list(ProblemPhoto.objects.filter(problem__isnull=True, uploaded_by=team_leader))
@@ -315,7 +320,9 @@ def test_someone_elses_staged_photo_cannot_be_attached(world, leader_client, wor
 
 def test_the_preview_shows_the_grade_and_why_without_storing(world, leader_client):
     response = leader_client.post(
-        PREVIEW_URL, {"category": "equipment", "line": world.line_a1.pk, "downtime_minutes": "75"}, HTTP_HX_REQUEST="true"
+        PREVIEW_URL,
+        {"category": "equipment", "line": world.line_a1.pk, "downtime_minutes": "75"},
+        HTTP_HX_REQUEST="true",
     )
 
     assert response.status_code == 200
@@ -369,7 +376,8 @@ def test_abandoned_staged_photos_are_purged_with_their_files_after_a_day(world, 
     fresh = store_photo(resized_jpeg(photo_upload()), name="fresh.png", user=team_leader)
     ProblemPhoto.objects.filter(pk=old.pk).update(uploaded_at=timezone.now() - dt.timedelta(days=2))
     attached_problem = report_problem(
-        Report(line=world.line_a1, category="quality", title="t", occurred_at=timezone.now()), reporter=team_leader,
+        Report(line=world.line_a1, category="quality", title="t", occurred_at=timezone.now()),
+        reporter=team_leader,
         photos=[store_photo(resized_jpeg(photo_upload()), name="kept.png", user=team_leader)],
     )[0]
     ProblemPhoto.objects.filter(problem=attached_problem).update(uploaded_at=timezone.now() - dt.timedelta(days=9))

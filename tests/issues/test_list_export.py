@@ -21,17 +21,45 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HEADER = [
-    "Number", "Grade", "Status", "Category", "Plant", "Workshop", "Line", "Shift", "Occurred at", "Title",
-    "Failure mode", "Cause family", "QC / QE", "Why this grade", "Special team required", "Reported by",
+    "Number",
+    "Grade",
+    "Status",
+    "Category",
+    "Plant",
+    "Workshop",
+    "Line",
+    "Shift",
+    "Occurred at",
+    "Title",
+    "Failure mode",
+    "Cause family",
+    "QC / QE",
+    "Why this grade",
+    "Special team required",
+    "Reported by",
 ]
 
 
-
-def log(line, reporter, title, *, category="quality", facts=None, days_ago=0.1, description="", failure_mode=None,
-        status=None) -> Problem:
+def log(
+    line,
+    reporter,
+    title,
+    *,
+    category="quality",
+    facts=None,
+    days_ago=0.1,
+    description="",
+    failure_mode=None,
+    status=None,
+) -> Problem:
     report = Report(
-        line=line, category=category, title=title, description=description, failure_mode=failure_mode,
-        occurred_at=timezone.now() - dt.timedelta(days=days_ago), facts=facts or {},
+        line=line,
+        category=category,
+        title=title,
+        description=description,
+        failure_mode=failure_mode,
+        occurred_at=timezone.now() - dt.timedelta(days=days_ago),
+        facts=facts or {},
     )
     problem = report_problem(report, reporter=reporter)[0]
     if status:
@@ -44,12 +72,30 @@ def log(line, reporter, title, *, category="quality", facts=None, days_ago=0.1, 
 def board(world, quality_engineer, failure_mode):
     """Problems across lines, categories, grades, statuses and days."""
     return {
-        "burr": log(world.line_a1, quality_engineer, "Burr on flange", facts={"defect_class": "A", "defect_count": 25},
-                    failure_mode=failure_mode),
-        "press": log(world.line_m1, quality_engineer, "Press stopped", category="equipment",
-                     facts={"downtime_minutes": 90}, description="hydraulic leak at the ram", days_ago=3),
-        "records": log(world.line_a2, quality_engineer, "Checklist not filled", facts={"records_missing": True},
-                       status=Problem.Status.CLOSED, days_ago=10),
+        "burr": log(
+            world.line_a1,
+            quality_engineer,
+            "Burr on flange",
+            facts={"defect_class": "A", "defect_count": 25},
+            failure_mode=failure_mode,
+        ),
+        "press": log(
+            world.line_m1,
+            quality_engineer,
+            "Press stopped",
+            category="equipment",
+            facts={"downtime_minutes": 90},
+            description="hydraulic leak at the ram",
+            days_ago=3,
+        ),
+        "records": log(
+            world.line_a2,
+            quality_engineer,
+            "Checklist not filled",
+            facts={"records_missing": True},
+            status=Problem.Status.CLOSED,
+            days_ago=10,
+        ),
     }
 
 
@@ -76,7 +122,9 @@ def test_without_filters_the_list_shows_every_problem_in_scope_newest_first(boar
     response = qe_client.get("/problems/")
 
     assert [problem.title for problem in response.context["page"]] == [
-        "Burr on flange", "Press stopped", "Checklist not filled",
+        "Burr on flange",
+        "Press stopped",
+        "Checklist not filled",
     ]
     assert "3 problems" in response.content.decode()
 
@@ -85,20 +133,28 @@ def test_without_filters_the_list_shows_every_problem_in_scope_newest_first(boar
     ("params", "expected"),
     [
         pytest.param(lambda w: {"line": w.line_a1.pk}, {"Burr on flange"}, id="line"),
-        pytest.param(lambda w: {"line": [w.line_a1.pk, w.line_m1.pk]}, {"Burr on flange", "Press stopped"},
-                     id="two lines"),
+        pytest.param(
+            lambda w: {"line": [w.line_a1.pk, w.line_m1.pk]}, {"Burr on flange", "Press stopped"}, id="two lines"
+        ),
         pytest.param(lambda w: {"workshop": w.assembly.pk}, {"Burr on flange", "Checklist not filled"}, id="workshop"),
-        pytest.param(lambda w: {"plant": w.plant.pk}, {"Burr on flange", "Press stopped", "Checklist not filled"},
-                     id="plant"),
+        pytest.param(
+            lambda w: {"plant": w.plant.pk}, {"Burr on flange", "Press stopped", "Checklist not filled"}, id="plant"
+        ),
         pytest.param(lambda w: {"category": "equipment"}, {"Press stopped"}, id="category"),
         pytest.param(lambda w: {"grade": "A"}, {"Burr on flange"}, id="grade A"),
         pytest.param(lambda w: {"grade": ["B", "C"]}, {"Press stopped", "Checklist not filled"}, id="grades B and C"),
         pytest.param(lambda w: {"status": "closed"}, {"Checklist not filled"}, id="status"),
         pytest.param(lambda w: {"occurred_after": local_day(4)}, {"Burr on flange", "Press stopped"}, id="from"),
-        pytest.param(lambda w: {"occurred_before": local_day(3)}, {"Press stopped", "Checklist not filled"},
-                     id="until, the whole day included"),
-        pytest.param(lambda w: {"occurred_after": local_day(11), "occurred_before": local_day(5)},
-                     {"Checklist not filled"}, id="between"),
+        pytest.param(
+            lambda w: {"occurred_before": local_day(3)},
+            {"Press stopped", "Checklist not filled"},
+            id="until, the whole day included",
+        ),
+        pytest.param(
+            lambda w: {"occurred_after": local_day(11), "occurred_before": local_day(5)},
+            {"Checklist not filled"},
+            id="between",
+        ),
         pytest.param(lambda w: {"q": "flange"}, {"Burr on flange"}, id="text in the title"),
         pytest.param(lambda w: {"q": "HYDRAULIC"}, {"Press stopped"}, id="text in the description, any case"),
         pytest.param(lambda w: {"q": "毛刺"}, {"Burr on flange"}, id="failure mode in Chinese"),
@@ -134,7 +190,10 @@ def test_a_user_in_two_workshops_gets_each_workshop_once(world, board, team_lead
     form = client.get("/problems/").context["filter"].form
 
     assert list(form.fields["workshop"].queryset) == [world.assembly]
-    assert titles(client.get("/problems/", {"workshop": world.assembly.pk})) == {"Burr on flange", "Checklist not filled"}
+    assert titles(client.get("/problems/", {"workshop": world.assembly.pk})) == {
+        "Burr on flange",
+        "Checklist not filled",
+    }
 
 
 def test_a_filter_value_out_of_scope_never_widens_the_list(world, board, team_leader):
@@ -217,7 +276,7 @@ def test_the_csv_export_keeps_chinese_text(world, quality_engineer, qe_client):
     assert rows[1][9] == "法兰毛刺，三号工位"
 
 
-@pytest.mark.parametrize("title", ["=HYPERLINK(\"http://x\",\"click\")", "+1+2", "-2+3", "@SUM(A1)"])
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://x","click")', "+1+2", "-2+3", "@SUM(A1)"])
 def test_a_title_that_looks_like_a_formula_is_exported_as_text(world, quality_engineer, qe_client, title):
     log(world.line_a1, quality_engineer, title)
 

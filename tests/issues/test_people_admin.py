@@ -39,11 +39,14 @@ def test_giving_a_role_on_the_person_page_puts_them_in_the_role_group_and_scope(
     url = reverse("admin:auth_user_change", args=[operator.pk])
     data = current_form_data(admin_client, url)
     prefix = "role_assignments-1-"
-    data.update({
-        "role_assignments-TOTAL_FORMS": "2",
-        f"{prefix}role": Role.WORKSHOP_DIRECTOR, f"{prefix}plant": str(world.plant.pk),
-        f"{prefix}workshop": str(world.machining.pk),
-    })
+    data.update(
+        {
+            "role_assignments-TOTAL_FORMS": "2",
+            f"{prefix}role": Role.WORKSHOP_DIRECTOR,
+            f"{prefix}plant": str(world.plant.pk),
+            f"{prefix}workshop": str(world.machining.pk),
+        }
+    )
 
     response = admin_client.post(url, data)
 

@@ -22,7 +22,6 @@ from issues.photos import store_photo
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -115,8 +114,12 @@ def test_an_anonymous_form_post_stores_nothing(world, client):
 
 @pytest.mark.parametrize(
     ("method", "url"),
-    [("get", "/api/v1/problems/"), ("get", "/api/v1/problems/1/"), ("post", "/api/v1/problems/"),
-     ("post", "/api/v1/grade/")],
+    [
+        ("get", "/api/v1/problems/"),
+        ("get", "/api/v1/problems/1/"),
+        ("post", "/api/v1/problems/"),
+        ("post", "/api/v1/grade/"),
+    ],
 )
 def test_the_api_refuses_anonymous_callers(world, method, url):
     response = getattr(APIClient(), method)(url, {}, format="json")
@@ -169,7 +172,8 @@ def test_an_outsiders_export_has_no_rows_of_another_plant(problems, outsider):
 def test_an_outsider_cannot_grade_with_another_plant(world, outsider):
     for plant in (world.plant.code, world.plant.pk):
         response = api_for(outsider).post(
-            "/api/v1/grade/", {"plant": plant, "category": "equipment", "facts": {"downtime_minutes": 200}},
+            "/api/v1/grade/",
+            {"plant": plant, "category": "equipment", "facts": {"downtime_minutes": 200}},
             format="json",
         )
         assert response.status_code == 400
@@ -179,8 +183,12 @@ def test_an_outsider_cannot_grade_with_another_plant(world, outsider):
 def test_an_outsider_cannot_create_on_another_plants_line(world, outsider):
     response = api_for(outsider).post(
         "/api/v1/problems/",
-        {"line": world.line_a1.pk, "category": "quality", "title": "sneaky",
-         "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        {
+            "line": world.line_a1.pk,
+            "category": "quality",
+            "title": "sneaky",
+            "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat(),
+        },
         format="json",
     )
 
@@ -196,8 +204,14 @@ def test_an_outsider_cannot_log_on_another_plants_line_through_the_form(world, o
     assert f'value="{world.line_a1.pk}"' not in form.content.decode().split('name="line"', 1)[1].split("</select>")[0]
     response = client.post(
         "/problems/new/",
-        {"idempotency_key": "k" * 32, "category": "quality", "line": world.line_a1.pk, "title": "sneaky",
-         "occurred_at": timezone.localtime(timezone.now()).strftime("%Y-%m-%dT%H:%M"), "kind": "QC"},
+        {
+            "idempotency_key": "k" * 32,
+            "category": "quality",
+            "line": world.line_a1.pk,
+            "title": "sneaky",
+            "occurred_at": timezone.localtime(timezone.now()).strftime("%Y-%m-%dT%H:%M"),
+            "kind": "QC",
+        },
     )
     assert response.status_code == 400
     assert Problem.objects.count() == 0
@@ -240,8 +254,12 @@ def test_a_user_with_no_role_sees_nothing(problems, no_role_user):
 def test_a_user_with_no_role_cannot_create_through_the_api(world, no_role_user):
     response = api_for(no_role_user).post(
         "/api/v1/problems/",
-        {"line": world.line_a1.pk, "category": "quality", "title": "x",
-         "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        {
+            "line": world.line_a1.pk,
+            "category": "quality",
+            "title": "x",
+            "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat(),
+        },
         format="json",
     )
 
@@ -272,8 +290,12 @@ def test_a_team_leader_sees_only_his_line(problems, team_leader):
 def test_a_team_leader_cannot_log_on_another_line(world, team_leader):
     response = api_for(team_leader).post(
         "/api/v1/problems/",
-        {"line": world.line_a2.pk, "category": "quality", "title": "x",
-         "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        {
+            "line": world.line_a2.pk,
+            "category": "quality",
+            "title": "x",
+            "occurred_at": (timezone.now() - dt.timedelta(hours=1)).isoformat(),
+        },
         format="json",
     )
 
@@ -327,7 +349,10 @@ def test_the_intake_form_refuses_a_post_without_the_csrf_token(world, team_leade
     client = Client(enforce_csrf_checks=True)
     client.force_login(team_leader)
     data = {
-        "idempotency_key": "c" * 32, "category": "quality", "line": world.line_a1.pk, "title": "csrf check",
+        "idempotency_key": "c" * 32,
+        "category": "quality",
+        "line": world.line_a1.pk,
+        "title": "csrf check",
         "occurred_at": timezone.localtime(timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "kind": "QC",
     }
@@ -382,8 +407,16 @@ def test_a_script_in_a_title_is_shown_escaped_on_the_problem_page_and_the_list(w
 def test_a_script_typed_into_the_form_is_escaped_when_the_form_comes_back(world, team_leader):
     response = logged_in(team_leader).post(
         "/problems/new/",
-        {"idempotency_key": "s" * 32, "category": "quality", "line": world.line_a1.pk, "title": SCRIPT,
-         "failure_mode": SCRIPT, "description": SCRIPT, "occurred_at": "not a time", "kind": "QC"},
+        {
+            "idempotency_key": "s" * 32,
+            "category": "quality",
+            "line": world.line_a1.pk,
+            "title": SCRIPT,
+            "failure_mode": SCRIPT,
+            "description": SCRIPT,
+            "occurred_at": "not a time",
+            "kind": "QC",
+        },
     )
 
     assert response.status_code == 400

@@ -20,7 +20,6 @@ B_FACTS = {"zero_tolerance_count": 1}
 A_FACTS = {"customer_complaint": True}
 
 
-
 @pytest.fixture
 def now():
     return timezone.now().replace(microsecond=0)
@@ -196,7 +195,9 @@ def test_the_third_occurrence_of_a_failure_mode_within_90_days_calls_for_a_speci
     third = log()
 
     assert (first.special_team_required, second.special_team_required, third.special_team_required) == (
-        False, False, True
+        False,
+        False,
+        True,
     )
 
 

@@ -102,8 +102,11 @@ def token_headers(team_leader):
 @pytest.fixture
 def existing_problem(world, team_leader):
     report = Report(
-        line=world.line_a1, category="quality", title="Burr on flange",
-        occurred_at=timezone.now() - dt.timedelta(hours=1), facts={"defect_class": "A", "defect_count": 25},
+        line=world.line_a1,
+        category="quality",
+        title="Burr on flange",
+        occurred_at=timezone.now() - dt.timedelta(hours=1),
+        facts={"defect_class": "A", "defect_count": 25},
     )
     return report_problem(report, reporter=team_leader)[0]
 

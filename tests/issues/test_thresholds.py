@@ -26,7 +26,6 @@ from issues.thresholds import RULE_FIELDS, current_table
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-
 def rules_of(table: ThresholdTable) -> dict[str, tuple]:
     return {rule.code: tuple(getattr(rule, name) for name in RULE_FIELDS) for rule in table.rules.all()}
 
@@ -129,7 +128,11 @@ def test_saving_an_edit_in_the_admin_writes_version_2_and_leaves_version_1_alone
 
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     version_2 = current_table(world.plant)
-    assert (version_2.version, version_2.note, version_2.created_by) == (2, "waiting limit raised to 45 min", admin_user)
+    assert (version_2.version, version_2.note, version_2.created_by) == (
+        2,
+        "waiting limit raised to 45 min",
+        admin_user,
+    )
     after = rules_of(version_2)
     assert after["material-waiting"][RULE_FIELDS.index("limit")] == Decimal(45)
     assert {code: rule for code, rule in after.items() if code != "material-waiting"} == {
@@ -182,11 +185,17 @@ def test_a_rule_added_in_the_admin_is_only_in_the_new_version(world, admin_clien
     total_key = next(key for key in data if key.endswith("-TOTAL_FORMS"))
     prefix = f"{total_key.removesuffix('TOTAL_FORMS')}{data[total_key]}-"
     data[total_key] = str(int(data[total_key]) + 1)
-    data.update({
-        prefix + "category": "material", prefix + "code": "material-waiting-long", prefix + "grade": "A",
-        prefix + "fact": "waiting_minutes", prefix + "operator": "gt", prefix + "limit": "240",
-        prefix + "label_en": "workshop waited {n} min for material",
-    })
+    data.update(
+        {
+            prefix + "category": "material",
+            prefix + "code": "material-waiting-long",
+            prefix + "grade": "A",
+            prefix + "fact": "waiting_minutes",
+            prefix + "operator": "gt",
+            prefix + "limit": "240",
+            prefix + "label_en": "workshop waited {n} min for material",
+        }
+    )
 
     response = admin_client.post(change_url(version_1), data)
 
@@ -199,11 +208,19 @@ def test_a_rule_added_in_the_admin_is_only_in_the_new_version(world, admin_clien
 @pytest.mark.parametrize(
     ("changes", "field", "error"),
     [
-        pytest.param({"operator": "between"}, "upper_limit", "This test needs an upper limit.",
-                     id="a band without an upper limit"),
+        pytest.param(
+            {"operator": "between"},
+            "upper_limit",
+            "This test needs an upper limit.",
+            id="a band without an upper limit",
+        ),
         pytest.param({"limit": ""}, "limit", "This test needs a limit.", id="a greater-than test without a limit"),
-        pytest.param({"operator": "between", "upper_limit": "30"}, "upper_limit",
-                     "The upper limit must be above the limit.", id="a band whose upper limit is not above its limit"),
+        pytest.param(
+            {"operator": "between", "upper_limit": "30"},
+            "upper_limit",
+            "The upper limit must be above the limit.",
+            id="a band whose upper limit is not above its limit",
+        ),
     ],
 )
 def test_a_rule_grading_could_not_evaluate_is_refused_and_no_version_is_written(
@@ -301,8 +318,11 @@ def test_an_old_version_cannot_be_changed_in_the_admin(world, admin_client, admi
     assert table_admin.has_change_permission(request, version_1) is False
     assert table_admin.has_change_permission(request, current_table(world.plant)) is True
     rule_permissions = [
-        (inline.has_add_permission(request, version_1), inline.has_change_permission(request, version_1),
-         inline.has_delete_permission(request, version_1))
+        (
+            inline.has_add_permission(request, version_1),
+            inline.has_change_permission(request, version_1),
+            inline.has_delete_permission(request, version_1),
+        )
         for inline in table_admin.get_inline_instances(request, version_1)
     ]
     assert rule_permissions in ([], [(False, False, False)])
@@ -312,7 +332,10 @@ def test_tables_cannot_be_added_or_deleted_in_the_admin(world, admin_client):
     table = current_table(world.plant)
 
     assert admin_client.get(reverse("admin:issues_thresholdtable_add")).status_code == 403
-    assert admin_client.post(reverse("admin:issues_thresholdtable_delete", args=[table.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:issues_thresholdtable_delete", args=[table.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     assert ThresholdTable.objects.filter(pk=table.pk).exists()
 
 
@@ -323,12 +346,21 @@ def test_tables_cannot_be_added_or_deleted_in_the_admin(world, admin_client):
     ("occurred_at", "number"),
     [
         pytest.param(dt.datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI), "TP1-20250303-001", id="a morning in Shanghai"),
-        pytest.param(dt.datetime(2025, 3, 2, 17, 30, tzinfo=dt.UTC), "TP1-20250303-001",
-                     id="17:30 UTC is already the next day in Shanghai"),
-        pytest.param(dt.datetime(2025, 3, 3, 15, 59, tzinfo=dt.UTC), "TP1-20250303-001",
-                     id="15:59 UTC is still 23:59 the same day in Shanghai"),
-        pytest.param(dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC), "TP1-20260101-001",
-                     id="midnight in Shanghai starts a new year"),
+        pytest.param(
+            dt.datetime(2025, 3, 2, 17, 30, tzinfo=dt.UTC),
+            "TP1-20250303-001",
+            id="17:30 UTC is already the next day in Shanghai",
+        ),
+        pytest.param(
+            dt.datetime(2025, 3, 3, 15, 59, tzinfo=dt.UTC),
+            "TP1-20250303-001",
+            id="15:59 UTC is still 23:59 the same day in Shanghai",
+        ),
+        pytest.param(
+            dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC),
+            "TP1-20260101-001",
+            id="midnight in Shanghai starts a new year",
+        ),
     ],
 )
 def test_a_problem_number_is_plant_code_and_local_date_and_serial(log, occurred_at, number):
@@ -347,7 +379,11 @@ def test_serials_increase_within_a_local_day_and_restart_the_next_day(log):
     ]
 
     assert numbers == [
-        "TP1-20250303-001", "TP1-20250303-002", "TP1-20250303-003", "TP1-20250304-001", "TP1-20250303-004",
+        "TP1-20250303-001",
+        "TP1-20250303-002",
+        "TP1-20250303-003",
+        "TP1-20250304-001",
+        "TP1-20250303-004",
     ]
 
 
@@ -384,5 +420,9 @@ def test_another_key_or_another_reporter_makes_a_new_problem(log, operator):
 
     assert len({problem.pk for problem in (first, other_key, other_reporter, *without_key)}) == 5
     assert [problem.number[-3:] for problem in (first, other_key, other_reporter, *without_key)] == [
-        "001", "002", "003", "004", "005",
+        "001",
+        "002",
+        "003",
+        "004",
+        "005",
     ]

@@ -18,8 +18,26 @@ from issues.scope import assign_role
 DEMO_PASSWORD = "qrqc-demo"
 
 WORKSHOPS = [
-    ("assembly", "Assembly workshop", "总装车间", [("a1", "Assembly line 1", "总装一线"), ("a2", "Assembly line 2", "总装二线"), ("a3", "Assembly line 3", "总装三线")]),
-    ("machining", "Machining workshop", "机加车间", [("m1", "Machining line 1", "机加一线"), ("m2", "Machining line 2", "机加二线"), ("m3", "Machining line 3", "机加三线")]),
+    (
+        "assembly",
+        "Assembly workshop",
+        "总装车间",
+        [
+            ("a1", "Assembly line 1", "总装一线"),
+            ("a2", "Assembly line 2", "总装二线"),
+            ("a3", "Assembly line 3", "总装三线"),
+        ],
+    ),
+    (
+        "machining",
+        "Machining workshop",
+        "机加车间",
+        [
+            ("m1", "Machining line 1", "机加一线"),
+            ("m2", "Machining line 2", "机加二线"),
+            ("m3", "Machining line 3", "机加三线"),
+        ],
+    ),
 ]
 SHIFTS = [
     ("day", "Day shift", "早班", dt.time(6), dt.time(14)),
@@ -27,13 +45,22 @@ SHIFTS = [
     ("night", "Night shift", "夜班", dt.time(22), dt.time(6)),
 ]
 FAILURE_MODES = [
-    ("quality", "Burr on flange", "法兰毛刺"), ("quality", "Missing part", "漏装"), ("quality", "Wrong part", "错装"),
-    ("quality", "Leak", "泄漏"), ("quality", "Dimension out of tolerance", "尺寸超差"), ("quality", "Scratch", "划伤"),
-    ("quality", "Torque out of specification", "扭矩不合格"), ("quality", "Poor weld", "焊接不良"),
-    ("equipment", "Spindle breakdown", "主轴故障"), ("equipment", "Robot alarm", "机器人报警"),
-    ("utilities", "Compressed air pressure low", "压缩空气压力低"), ("utilities", "Power cut", "停电"),
-    ("material", "Material shortage", "缺料"), ("material", "Supplier part defective", "来料不良"),
-    ("safety", "Guard removed", "防护罩拆除"), ("people", "Operator absent", "员工缺勤"),
+    ("quality", "Burr on flange", "法兰毛刺"),
+    ("quality", "Missing part", "漏装"),
+    ("quality", "Wrong part", "错装"),
+    ("quality", "Leak", "泄漏"),
+    ("quality", "Dimension out of tolerance", "尺寸超差"),
+    ("quality", "Scratch", "划伤"),
+    ("quality", "Torque out of specification", "扭矩不合格"),
+    ("quality", "Poor weld", "焊接不良"),
+    ("equipment", "Spindle breakdown", "主轴故障"),
+    ("equipment", "Robot alarm", "机器人报警"),
+    ("utilities", "Compressed air pressure low", "压缩空气压力低"),
+    ("utilities", "Power cut", "停电"),
+    ("material", "Material shortage", "缺料"),
+    ("material", "Supplier part defective", "来料不良"),
+    ("safety", "Guard removed", "防护罩拆除"),
+    ("people", "Operator absent", "员工缺勤"),
 ]
 # (username, display name, role, scope kind, scope code)
 PEOPLE = [
@@ -62,10 +89,29 @@ PEOPLE = [
 ]
 STAFF_ROLES = {Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER}
 TITLES = {
-    "quality": ["OP20 法兰毛刺 / burr on flange", "漏装垫片 / washer missing", "壳体泄漏 / housing leak", "孔径超差 / bore oversize", "外观划伤 / surface scratch", "螺栓扭矩不足 / bolt torque low"],
-    "equipment": ["主轴异响停机 / spindle noise, stopped", "机器人报警 / robot alarm", "夹具定位销磨损 / locating pin worn"],
-    "utilities": ["压缩空气压力低 / air pressure low", "车间停电 / power cut", "恒温间温度超限 / climate room out of range"],
-    "material": ["缺料停线 / line stopped, no material", "来料尺寸不良 / supplier part out of spec", "标签错误 / wrong label"],
+    "quality": [
+        "OP20 法兰毛刺 / burr on flange",
+        "漏装垫片 / washer missing",
+        "壳体泄漏 / housing leak",
+        "孔径超差 / bore oversize",
+        "外观划伤 / surface scratch",
+        "螺栓扭矩不足 / bolt torque low",
+    ],
+    "equipment": [
+        "主轴异响停机 / spindle noise, stopped",
+        "机器人报警 / robot alarm",
+        "夹具定位销磨损 / locating pin worn",
+    ],
+    "utilities": [
+        "压缩空气压力低 / air pressure low",
+        "车间停电 / power cut",
+        "恒温间温度超限 / climate room out of range",
+    ],
+    "material": [
+        "缺料停线 / line stopped, no material",
+        "来料尺寸不良 / supplier part out of spec",
+        "标签错误 / wrong label",
+    ],
     "safety": ["防护罩未装 / guard not fitted", "地面油污 / oil on floor"],
     "people": ["班组缺员 / team short-staffed", "顶岗作业 / stand-in at post"],
 }
@@ -105,8 +151,14 @@ class Command(BaseCommand):
             with transaction.atomic():
                 plant = self.build_plant()
                 self.build_history(plant, days, random.Random(seed))
-            self.stdout.write(self.style.SUCCESS(f"Demo plant SZ1 created with {Problem.objects.filter(plant=plant).count()} problems."))
-        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): admin, leader.a1 (team leader), engineer.quality, director.assembly, manager.quality, gm")
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo plant SZ1 created with {Problem.objects.filter(plant=plant).count()} problems."
+                )
+            )
+        self.stdout.write(
+            f"Demo logins (password {DEMO_PASSWORD}): admin, leader.a1 (team leader), engineer.quality, director.assembly, manager.quality, gm"
+        )
 
     def build_plant(self) -> Plant:
         plant = Plant.objects.create(code="sz1", name_en="Suzhou Plant 1", name_zh="苏州一厂", timezone="Asia/Shanghai")
@@ -130,7 +182,9 @@ class Command(BaseCommand):
             user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
             home_line = lines.get(scope_code) if scope_kind == "line" else None
             Profile.objects.create(
-                user=user, display_name=display, phone=f"+86 138 0000 {index:04d}",
+                user=user,
+                display_name=display,
+                phone=f"+86 138 0000 {index:04d}",
                 home_line=home_line,  # no language: the browser decides until the person taps the switch
             )
             if role is None:
@@ -141,7 +195,9 @@ class Command(BaseCommand):
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             assign_role(
-                user, role, plant=plant,
+                user,
+                role,
+                plant=plant,
                 workshop=workshops.get(scope_code) if scope_kind == "workshop" else None,
                 line=home_line,
             )
@@ -150,7 +206,9 @@ class Command(BaseCommand):
     def build_history(self, plant: Plant, days: int, rng: random.Random) -> None:
         User = get_user_model()
         lines = list(Line.objects.filter(workshop__plant=plant).select_related("workshop__plant"))
-        modes = {category: list(FailureMode.objects.filter(plant=plant, category=category)) for category, *_ in FAILURE_MODES}
+        modes = {
+            category: list(FailureMode.objects.filter(plant=plant, category=category)) for category, *_ in FAILURE_MODES
+        }
         reporters = {line.pk: User.objects.get(username=f"leader.{line.code}") for line in lines}
         now = timezone.now()
         categories = ["quality"] * 6 + ["equipment", "equipment", "utilities", "material", "safety", "people"]
@@ -163,8 +221,12 @@ class Command(BaseCommand):
                 line = rng.choice(lines)
                 problem, _ = report_problem(
                     Report(
-                        line=line, category=category, title=rng.choice(TITLES[category]), occurred_at=occurred_at,
-                        facts=demo_facts(category, rng), cause_family=rng.choice(["man", "machine", "material", "method"]),
+                        line=line,
+                        category=category,
+                        title=rng.choice(TITLES[category]),
+                        occurred_at=occurred_at,
+                        facts=demo_facts(category, rng),
+                        cause_family=rng.choice(["man", "machine", "material", "method"]),
                         failure_mode=rng.choice(modes[category]),
                     ),
                     reporter=reporters[line.pk],
