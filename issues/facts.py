@@ -17,7 +17,7 @@ class Fact:
     name: str
     kind: str  # "count" | "number" | "bool" | "class"
     label: str
-    help: str = ""
+    common: bool = True  # shown at once; the others sit behind "more facts" to keep the form short
 
 
 CLASS_CHOICES = ("A", "B", "C")
@@ -27,17 +27,22 @@ FACTS: dict[str, tuple[Fact, ...]] = {
         Fact("defect_class", "class", _("Defect class of the characteristic")),
         Fact("defect_count", "count", _("Defects this shift (intermittent total)")),
         Fact("consecutive_count", "count", _("Longest consecutive run")),
-        Fact("customer_complaint", "bool", _("Causes a customer complaint")),
-        Fact("customer_return_count", "count", _("Customer returns, same batch and failure (pcs)")),
-        Fact("poka_yoke_failure", "bool", _("Error-proofing (poka-yoke) station failed")),
-        Fact("batch_problem", "bool", _("Batch quality problem")),
-        Fact("teardown_hard_failures", "count", _("Hard failures found by teardown (pcs)")),
-        Fact("zero_tolerance_count", "count", _("Zero-tolerance defects: leak, wrong or missing part (pcs)")),
-        Fact("records_missing", "bool", _("Records not kept as required")),
-        Fact("nonstandard_operation", "bool", _("Operation not matching standard work")),
+        Fact("customer_complaint", "bool", _("Causes a customer complaint"), common=False),
+        Fact("customer_return_count", "count", _("Customer returns, same batch and failure (pcs)"), common=False),
+        Fact("poka_yoke_failure", "bool", _("Error-proofing (poka-yoke) station failed"), common=False),
+        Fact("batch_problem", "bool", _("Batch quality problem"), common=False),
+        Fact("teardown_hard_failures", "count", _("Hard failures found by teardown (pcs)"), common=False),
+        Fact(
+            "zero_tolerance_count",
+            "count",
+            _("Zero-tolerance defects: leak, wrong or missing part (pcs)"),
+            common=False,
+        ),
+        Fact("records_missing", "bool", _("Records not kept as required"), common=False),
+        Fact("nonstandard_operation", "bool", _("Operation not matching standard work"), common=False),
     ),
     "equipment": (
-        Fact("characteristic_class", "class", _("Failed function controls characteristics of class")),
+        Fact("characteristic_class", "class", _("Class of the characteristics the failed function controls")),
         Fact("downtime_minutes", "number", _("Unplanned downtime (min)")),
         Fact("critical_spare_missing", "bool", _("Critical spare part missing")),
         Fact("efficiency_missed", "bool", _("Equipment efficiency target missed")),

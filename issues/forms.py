@@ -106,7 +106,17 @@ class ProblemForm(forms.Form):
                         "errors": self.fact_errors.get(fact.name, []) if category == chosen else [],
                     }
                 )
-            groups.append({"category": category, "label": label, "rows": rows, "active": category == chosen})
+            more = [row for row in rows if not row["fact"].common]
+            groups.append(
+                {
+                    "category": category,
+                    "label": label,
+                    "rows": [row for row in rows if row["fact"].common],
+                    "more": more,
+                    "more_open": any(row["value"] or row["errors"] for row in more),
+                    "active": category == chosen,
+                }
+            )
         return groups
 
     def clean_occurred_at(self):

@@ -416,3 +416,16 @@ def test_a_station_of_another_line_is_refused(world, quality_engineer, client):
     assert response.status_code == 400
     assert response.context["form"].errors["station"] == ["This station is not on the chosen line."]
     assert Problem.objects.count() == 0
+
+
+def test_rare_quality_facts_wait_behind_more_facts_and_open_when_filled(world, leader_client):
+    closed = leader_client.get(NEW_URL).content.decode()
+    quality = closed[closed.index('data-category="quality"') : closed.index('data-category="equipment"')]
+    assert '<details class="morefacts">' in quality
+    assert (
+        quality.index('name="defect_count"') < quality.index("morefacts") < quality.index('name="customer_complaint"')
+    )
+
+    reopened = leader_client.post(NEW_URL, {**form_data(world, title=""), "customer_complaint": "true"})
+
+    assert '<details class="morefacts" open>' in reopened.content.decode()
