@@ -16,8 +16,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from issues.intake import Report, report_problem
-from issues.models import Problem, Profile
+from issues.models import Problem, Profile, Role
 from issues.photos import store_photo
+from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +435,51 @@ def test_a_failure_mode_with_markup_is_escaped_in_the_form_suggestions(world, te
 
     assert "<img src=x" not in html
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+CURATORS = {Role.QUALITY_ENGINEER, Role.QUALITY_MANAGER, Role.INSPECTION_SECTION_CHIEF}
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_every_role_can_log_and_read_problems_in_its_scope(world, other_world, role):
+    person = make_person(f"p-{role}", role, plant=world.plant, workshop=world.assembly)
+    api = APIClient()
+    api.force_authenticate(person)
+
+    created = api.post(
+        "/api/v1/problems/",
+        {
+            "line": world.line_a1.pk,
+            "category": "safety",
+            "title": f"by {role}",
+            "occurred_at": (timezone.now() - dt.timedelta(minutes=5)).isoformat(),
+            "facts": {"incident": True},
+        },
+        format="json",
+    )
+    outside = api.post(
+        "/api/v1/problems/",
+        {
+            "line": world.line_m1.pk,
+            "category": "safety",
+            "title": "other workshop",
+            "occurred_at": (timezone.now() - dt.timedelta(minutes=5)).isoformat(),
+        },
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["grade"] == "B"
+    assert outside.status_code == 400 and "line" in outside.json()
+    assert [item["title"] for item in api.get("/api/v1/problems/").json()["results"]] == [f"by {role}"]
+    web = Client()
+    web.force_login(person)
+    assert web.get("/problems/new/").status_code == 200
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_only_the_quality_roles_may_keep_threshold_tables(world, role):
+    person = make_person(f"k-{role}", role, plant=world.plant)
+    assert person.has_perm("issues.change_thresholdtable") == (role in CURATORS)
+    assert not person.has_perm("issues.change_problem")
+    assert not person.has_perm("issues.delete_problem")
