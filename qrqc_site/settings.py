@@ -192,9 +192,43 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+QRQC_SWEEP_SECONDS = env_int("QRQC_SWEEP_SECONDS", 5)
+QRQC_SWEEP_STALE_SECONDS = env_int("QRQC_SWEEP_STALE_SECONDS", 60)
+QRQC_KICK_SWEEP = env_bool("QRQC_KICK_SWEEP", True)  # sweep right after intake instead of at the next beat
 CELERY_BEAT_SCHEDULE = {
+    # Level-triggered: a missed run is caught up by the next one, so no ETA messages are used.
+    "escalation-sweep": {
+        "task": "escalation.tasks.sweep_and_dispatch",
+        "schedule": float(QRQC_SWEEP_SECONDS),
+        "options": {"expires": QRQC_SWEEP_SECONDS * 2},
+    },
     "purge-abandoned-photos": {"task": "issues.tasks.purge_abandoned_photos", "schedule": 3600.0},
 }
+
+# Notification channels, pluggable like e-mail backends.
+QRQC_CHANNEL_BACKENDS = {
+    "inapp": "escalation.channels.InApp",
+    "email": "escalation.channels.Email",
+    "sms": "escalation.channels.GatewaySMS",
+    "phone": "escalation.channels.GatewayCall",
+    "webhook": "escalation.channels.GroupWebhook",
+}
+# The plant's phone/SMS gateway (its carrier or PBX): POST JSON with a bearer token.
+QRQC_GATEWAY = {"URL": env_str("QRQC_GATEWAY_URL"), "TOKEN": env_str("QRQC_GATEWAY_TOKEN")}
+QRQC_HTTP_TIMEOUT = env_int("QRQC_HTTP_TIMEOUT", 5)
+QRQC_SMS_MAX_CHARS = env_int("QRQC_SMS_MAX_CHARS", 70)  # one segment when the text has Chinese
+QRQC_PHONE_REPEATS = env_int("QRQC_PHONE_REPEATS", 2)
+QRQC_PHONE_REPEAT_MINUTES = env_int("QRQC_PHONE_REPEAT_MINUTES", 5)
+
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "qrqc@localhost")
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -39,6 +39,12 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_sweep_kick(settings):
+    """Intake enqueues a sweep on the broker; tests that run a real worker turn it back on."""
+    settings.QRQC_KICK_SWEEP = False
+
+
+@pytest.fixture(autouse=True)
 def english_by_default():
     """A request in Chinese leaves Chinese active in the thread; each test starts in English."""
     translation.activate("en")

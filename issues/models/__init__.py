@@ -11,6 +11,7 @@ from issues.models.plant import (
 )
 from issues.models.problem import (
     CauseFamily,
+    Containment,
     FailureMode,
     Kind,
     Problem,
@@ -23,6 +24,7 @@ __all__ = [
     "BilingualName",
     "Category",
     "CauseFamily",
+    "Containment",
     "FailureMode",
     "Grade",
     "Kind",

@@ -53,6 +53,13 @@ class Plant(BilingualName):
         help_text=_("This many occurrences of one failure mode within the window calls for a special team."),
     )
     special_team_window_days = models.PositiveSmallIntegerField(_("special team: window (days)"), default=90)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="zh-hans",
+        help_text=_("For messages to people who have not chosen a language."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -66,9 +73,11 @@ class Plant(BilingualName):
         creating = self._state.adding
         super().save(*args, **kwargs)
         if creating:
+            from escalation.policies import seed_plant_policies
             from issues.thresholds import copy_default_table
 
             copy_default_table(self)
+            seed_plant_policies(self)
 
     @property
     def zone(self) -> ZoneInfo:

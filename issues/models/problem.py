@@ -118,9 +118,29 @@ class Problem(models.Model):
     special_team_required = models.BooleanField(_("special team required"), default=False)
 
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_problems",
+        verbose_name=_("owner"),
+    )
+    contained_at = models.DateTimeField(_("contained at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["idempotency_key"])
+    # Timed escalation (escalation/ladder.py). The sweep claims a due row with a conditional
+    # UPDATE on (escalation_level, escalate_at), so two sweeps never fire the same tier.
+    escalation_plan = models.JSONField(_("escalation plan"), default=dict, blank=True, editable=False)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level reached"), default=5, help_text=_("5: only the initiator knows; 4 to 1: tiers reached.")
+    )
+    escalate_at = models.DateTimeField(_("next escalation"), null=True, blank=True, editable=False)
+    alarms_fired = models.JSONField(default=list, blank=True, editable=False)
+    alarm_at = models.DateTimeField(_("next alarm"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["idempotency_key", "escalation_plan", "alarms_fired"])
     objects = ProblemQuerySet.as_manager()
 
     class Meta:
@@ -139,6 +159,10 @@ class Problem(models.Model):
             models.Index(fields=["line", "failure_mode", "cause_family", "occurred_at"], name="problem_recurrence"),
             # Special-team check at intake: earlier problems of one failure mode in the window.
             models.Index(fields=["failure_mode", "occurred_at"], name="problem_failure_mode_occurred"),
+            models.Index(
+                fields=["escalate_at"], name="problem_escalate_at_due", condition=Q(escalate_at__isnull=False)
+            ),
+            models.Index(fields=["alarm_at"], name="problem_alarm_at_due", condition=Q(alarm_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -156,6 +180,26 @@ class Problem(models.Model):
 
     def explanation(self, language: str = "en") -> str:
         return self.grading.explanation(language)
+
+
+class Containment(models.Model):
+    """An effective temporary action (DOMAIN.md §4): recording one stops the escalation clock."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="containments")
+    action = models.TextField(_("what was done"))
+    done_by = models.CharField(_("by whom"), max_length=120)
+    quantity_secured = models.PositiveIntegerField(_("quantity secured"), default=0)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["recorded_at"]
+        verbose_name = _("containment")
+        verbose_name_plural = _("containments")
+
+    def __str__(self) -> str:
+        return f"{self.problem_id}: {self.action[:40]}"
 
 
 class ProblemCounter(models.Model):

@@ -179,7 +179,9 @@ class Command(BaseCommand):
         workshops = {workshop.code: workshop for workshop in plant.workshops.all()}
         User = get_user_model()
         for index, (username, display, role, scope_kind, scope_code) in enumerate(PEOPLE, start=1):
-            user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
+            user = User.objects.create_user(
+                username=username, password=DEMO_PASSWORD, email=f"{username}@sz1.example.com"
+            )
             home_line = lines.get(scope_code) if scope_kind == "line" else None
             Profile.objects.create(
                 user=user,

@@ -1,0 +1,59 @@
+"""The default escalation matrix of DOMAIN.md §4, copied into every new plant as editable rows.
+
+Material, safety/5S and people problems are not in the source matrix; read as routed like
+quality problems (team leader, then workshop director, ...). Level 4 and 3 are phoned, levels
+2 and 1 phoned and texted; every tier also lands in the app and in the plant's group chats.
+"""
+
+T, QE, EE, UE = "team_leader", "quality_engineer", "equipment_engineer", "utilities_engineer"
+WD, ISC, MSC = "workshop_director", "inspection_section_chief", "maintenance_section_chief"
+PM, QM, EM, GM, DGM = (
+    "production_manager",
+    "quality_manager",
+    "engineering_manager",
+    "general_manager",
+    "deputy_general_manager",
+)
+
+LOWER = ["phone", "inapp", "webhook"]
+UPPER = ["phone", "sms", "inapp", "webhook"]
+
+
+def ladder(level4, level3, level2):
+    return [
+        {"level": 4, "after_minutes": 5, "roles": level4, "channels": LOWER},
+        {"level": 3, "after_minutes": 30, "roles": level3, "channels": LOWER},
+        {"level": 2, "after_minutes": 60, "roles": level2, "channels": UPPER},
+        {"level": 1, "after_minutes": 120, "roles": [GM], "channels": UPPER},
+    ]
+
+
+QUALITY_LADDER = ladder([T, QE], [WD, ISC], [PM, QM])
+DEFAULT_TIERS = {
+    "quality": QUALITY_LADDER,
+    "equipment": ladder([T, EE], [WD, MSC], [PM, EM]),
+    "utilities": ladder([T, UE], [WD, MSC], [PM, EM]),
+    "material": QUALITY_LADDER,
+    "safety": QUALITY_LADDER,
+    "people": QUALITY_LADDER,
+}
+DEFAULT_CEILINGS = {"ceiling_a": 1, "ceiling_b": 3, "ceiling_c": 4}
+
+DEFAULT_ALARMS = [
+    # no owner after 2 days → the quality section chief
+    {"kind": "no_owner", "after_minutes": 2 * 24 * 60, "roles": [ISC], "channels": ["inapp", "sms"]},
+    # unresolved after a week → the section chief reports upward (production manager told too)
+    {"kind": "unresolved_week", "after_minutes": 7 * 24 * 60, "roles": [ISC, PM], "channels": ["inapp", "sms"]},
+    # a problem report rejected twice → the deputy general manager (raised by the review, not by time)
+    {"kind": "rejected_twice", "after_minutes": None, "roles": [DGM], "channels": ["inapp", "sms"]},
+]
+
+
+def seed_policies(plant, policy_model, tier_model, alarm_model) -> None:
+    """Write the defaults for one plant; models may be historical ones (migrations)."""
+    for category, tiers in DEFAULT_TIERS.items():
+        policy, created = policy_model.objects.get_or_create(plant=plant, category=category, defaults=DEFAULT_CEILINGS)
+        if created:
+            tier_model.objects.bulk_create(tier_model(policy=policy, **tier) for tier in tiers)
+    for alarm in DEFAULT_ALARMS:
+        alarm_model.objects.get_or_create(plant=plant, kind=alarm["kind"], defaults=alarm)

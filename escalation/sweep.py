@@ -1,0 +1,135 @@
+"""The sweep: level-triggered, claims each due problem with a conditional UPDATE (healthchecks'
+sendalerts pattern), writes one EscalationEvent per (problem, tier) — the outbox that dispatch
+sends from. Two sweeps at once are harmless: only one claim per row and tier can succeed, and a
+unique constraint on (problem, kind, level) backs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from escalation import ladder, recipients
+from escalation.models import AlarmKind, EscalationEvent, SweepRun
+from issues.models import Problem
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+RETRY_BROKEN_ROW = dt.timedelta(minutes=1)
+
+
+def climbing(problem: Problem) -> bool:
+    """Containment (any status past open) or closure stops the climb."""
+    return problem.status == Problem.Status.OPEN and problem.contained_at is None
+
+
+def sweep(now: dt.datetime | None = None) -> list[EscalationEvent]:
+    now = now or timezone.now()
+    started = time.monotonic()
+    events: list[EscalationEvent] = []
+    due = Problem.objects.filter(escalate_at__lte=now).order_by("escalate_at").values_list("pk", flat=True)[:BATCH]
+    for problem_id in due:
+        events += _guarded(escalate_one, problem_id, now, field="escalate_at")
+    alarms = Problem.objects.filter(alarm_at__lte=now).order_by("alarm_at").values_list("pk", flat=True)[:BATCH]
+    for problem_id in alarms:
+        events += _guarded(alarm_one, problem_id, now, field="alarm_at")
+    SweepRun.objects.update_or_create(
+        name="sweep",
+        defaults={
+            "last_run_at": timezone.now(),
+            "duration_ms": int((time.monotonic() - started) * 1000),
+            "fired": len(events),
+        },
+    )
+    return events
+
+
+def _guarded(step, problem_id: int, now: dt.datetime, *, field: str) -> list[EscalationEvent]:
+    """A row that raises is pushed forward and logged; it must not crash-loop the sweep."""
+    try:
+        return step(problem_id, now)
+    except Exception:
+        logger.exception("escalation of problem %s failed; retrying in a minute", problem_id)
+        Problem.objects.filter(pk=problem_id).update(**{field: now + RETRY_BROKEN_ROW})
+        return []
+
+
+def escalate_one(problem_id: int, now: dt.datetime) -> list[EscalationEvent]:
+    problem = Problem.objects.select_related("line__workshop").get(pk=problem_id)
+    seen = {"escalation_level": problem.escalation_level, "escalate_at": problem.escalate_at}
+    if problem.escalate_at is None or problem.escalate_at > now:
+        return []
+    if not climbing(problem):
+        Problem.objects.filter(pk=problem_id, **seen).update(escalate_at=None)
+        return []
+    plan, grade = problem.escalation_plan, problem.grade
+    due = ladder.due_tiers(plan, grade, problem.occurred_at, problem.escalation_level, now)
+    reached = due[-1].level if due else problem.escalation_level
+    following = ladder.next_escalation_at(plan, grade, problem.occurred_at, reached)
+    with transaction.atomic():
+        if Problem.objects.filter(pk=problem_id, **seen).update(escalation_level=reached, escalate_at=following) != 1:
+            return []  # another sweep claimed it first
+        return [_write_event(problem, step, plan, now, step.due_at(problem.occurred_at)) for step in due]
+
+
+def alarm_one(problem_id: int, now: dt.datetime) -> list[EscalationEvent]:
+    problem = Problem.objects.select_related("line__workshop").get(pk=problem_id)
+    seen = {"alarm_at": problem.alarm_at, "alarms_fired": problem.alarms_fired}
+    if problem.alarm_at is None or problem.alarm_at > now:
+        return []
+    plan = problem.escalation_plan
+    due = ladder.due_alarms(plan, problem.occurred_at, problem.alarms_fired, now)
+    done = problem.alarms_fired + [step.kind for step in due]
+    following = None if problem.closed_at else ladder.next_alarm_at(plan, problem.occurred_at, done)
+    with transaction.atomic():
+        if Problem.objects.filter(pk=problem_id, **seen).update(alarms_fired=done, alarm_at=following) != 1:
+            return []
+        return [
+            _write_event(problem, step, plan, now, step.due_at(problem.occurred_at))
+            for step in due
+            if _alarm_applies(problem, step.kind)
+        ]
+
+
+def _alarm_applies(problem: Problem, kind: str) -> bool:
+    if problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+        return False
+    if kind == AlarmKind.NO_OWNER:
+        return problem.owner_id is None
+    return True
+
+
+def raise_alarm(problem: Problem, kind: str, now: dt.datetime | None = None) -> EscalationEvent | None:
+    """An alarm raised by an event (an answer rejected twice), once per problem."""
+    now = now or timezone.now()
+    step = ladder.alarm(problem.escalation_plan, kind)
+    if step is None:
+        return None
+    try:
+        with transaction.atomic():
+            return _write_event(problem, step, problem.escalation_plan, now, now)
+    except IntegrityError:
+        return None  # raised before: the ledger holds it once
+
+
+def _write_event(
+    problem: Problem, step: ladder.Step, plan: dict, now: dt.datetime, due_at: dt.datetime
+) -> EscalationEvent:
+    people, missing, fell_through = recipients.resolve(problem, step, plan)
+    event = EscalationEvent.objects.create(
+        problem=problem,
+        kind=step.kind,
+        level=step.level,
+        due_at=due_at,
+        fired_at=now,
+        recipients=people,
+        channels=list(step.channels),
+        missing_roles=missing,
+        fell_through=fell_through,
+    )
+    if fell_through or missing:
+        logger.warning("problem %s %s L%s: nobody holds %s", problem.number, step.kind, step.level, missing)
+    return event

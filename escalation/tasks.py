@@ -1,0 +1,35 @@
+"""Celery entry points: short, id-free, enqueued by beat or after a commit. The sweep itself
+is level-triggered, so a lost or late message costs at most one sweep period."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from escalation.dispatch import dispatch
+from escalation.sweep import sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def sweep_and_dispatch() -> int:
+    fired = sweep()
+    dispatch()
+    return len(fired)
+
+
+@shared_task(ignore_result=True)
+def dispatch_now() -> int:
+    return dispatch()
+
+
+def kick() -> None:
+    """After a problem is logged or regraded: sweep at once instead of waiting for beat. With
+    the broker down (Redis stopped) intake must still succeed; beat catches up later."""
+    if not settings.QRQC_KICK_SWEEP:
+        return
+    try:
+        sweep_and_dispatch.apply_async(expires=60, retry=False)
+    except Exception:
+        logger.warning("could not enqueue an escalation sweep; beat will catch up", exc_info=True)
