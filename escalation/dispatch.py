@@ -19,7 +19,6 @@ from escalation.models import FALLBACK, Channel, DeliveryAttempt, EscalationEven
 
 logger = logging.getLogger(__name__)
 BATCH = 500
-LEASE = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 6
 
 
@@ -89,7 +88,7 @@ def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False)
     state = Notification.Status.SENT if repeat else Notification.Status.PENDING
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     claimed = Notification.objects.filter(free, pk=notification_id, status=state).update(
-        lease_until=now + LEASE, attempts=F("attempts") + 1
+        lease_until=now + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
     )
     if claimed != 1:
         return 0  # another dispatcher holds it

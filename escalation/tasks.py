@@ -1,7 +1,9 @@
 """Celery entry points: short, id-free, enqueued by beat or after a commit. The sweep itself
 is level-triggered, so a lost or late message costs at most one sweep period."""
 
+import contextvars
 import logging
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
@@ -24,10 +26,23 @@ def dispatch_now() -> int:
     return dispatch()
 
 
+_kicks_paused = contextvars.ContextVar("escalation_kicks_paused", default=False)
+
+
+@contextmanager
+def kicks_paused():
+    """For bulk writes (the demo seed): one sweep afterwards instead of one per problem."""
+    token = _kicks_paused.set(True)
+    try:
+        yield
+    finally:
+        _kicks_paused.reset(token)
+
+
 def kick() -> None:
     """After a problem is logged or regraded: sweep at once instead of waiting for beat. With
     the broker down (Redis stopped) intake must still succeed; beat catches up later."""
-    if not settings.QRQC_KICK_SWEEP:
+    if not settings.QRQC_KICK_SWEEP or _kicks_paused.get():
         return
     try:
         sweep_and_dispatch.apply_async(expires=60, retry=False)

@@ -216,6 +216,8 @@ QRQC_CHANNEL_BACKENDS = {
 # The plant's phone/SMS gateway (its carrier or PBX): POST JSON with a bearer token.
 QRQC_GATEWAY = {"URL": env_str("QRQC_GATEWAY_URL"), "TOKEN": env_str("QRQC_GATEWAY_TOKEN")}
 QRQC_HTTP_TIMEOUT = env_int("QRQC_HTTP_TIMEOUT", 5)
+# A notification claimed by a worker that died is sent again after this lease runs out.
+QRQC_DISPATCH_LEASE_SECONDS = env_int("QRQC_DISPATCH_LEASE_SECONDS", 60)
 QRQC_SMS_MAX_CHARS = env_int("QRQC_SMS_MAX_CHARS", 70)  # one segment when the text has Chinese
 QRQC_PHONE_REPEATS = env_int("QRQC_PHONE_REPEATS", 2)
 QRQC_PHONE_REPEAT_MINUTES = env_int("QRQC_PHONE_REPEAT_MINUTES", 5)

@@ -9,9 +9,14 @@ import random
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from escalation.models import EscalationEvent
+from escalation.tasks import kicks_paused
+from escalation.sweep import alarm_one, escalate_one
 from issues.intake import Report, report_problem
+from issues.lifecycle import close, contain
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Shift, Station, Workshop
 from issues.scope import assign_role
 
@@ -87,6 +92,18 @@ PEOPLE = [
     ("deputy.gm", "Gao Feng 高峰", Role.DEPUTY_GENERAL_MANAGER, "plant", None),
     ("gm", "Liang Hong 梁红", Role.GENERAL_MANAGER, "plant", None),
 ]
+CONTAINMENTS = [
+    "隔离在制品并100%全检 / WIP quarantined, 100 % inspection",
+    "停机更换刀具后首件确认 / tool changed, first piece approved",
+    "追回成品库存并挑选 / finished stock recalled and sorted",
+    "临时增加检验工位 / temporary inspection station added",
+]
+# (line, minutes ago, title, facts): they reach level 4 and 3 live after start-up.
+LIVE_PROBLEMS = [
+    ("a1", 2, "OP30 漏气测试失败 / leak test failing at OP30", {"defect_class": "A", "defect_count": 25}),
+    ("a2", 4, "螺栓扭矩偏低 / bolt torque low", {"defect_class": "A", "defect_count": 14}),
+    ("m1", 27, "孔径超差批量 / bore oversize, batch", {"batch_problem": True}),
+]
 STAFF_ROLES = {Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER}
 TITLES = {
     "quality": [
@@ -148,7 +165,7 @@ class Command(BaseCommand):
         if Plant.objects.filter(code="sz1").exists():
             self.stdout.write("Demo plant SZ1 already exists; nothing added.")
         else:
-            with transaction.atomic():
+            with kicks_paused(), transaction.atomic():  # commit (and its on_commit kicks) while paused
                 plant = self.build_plant()
                 self.build_history(plant, days, random.Random(seed))
             self.stdout.write(
@@ -212,6 +229,7 @@ class Command(BaseCommand):
             category: list(FailureMode.objects.filter(plant=plant, category=category)) for category, *_ in FAILURE_MODES
         }
         reporters = {line.pk: User.objects.get(username=f"leader.{line.code}") for line in lines}
+        engineer = User.objects.get(username="engineer.quality")
         now = timezone.now()
         categories = ["quality"] * 6 + ["equipment", "equipment", "utilities", "material", "safety", "people"]
         for day in range(days, -1, -1):
@@ -233,6 +251,44 @@ class Command(BaseCommand):
                     ),
                     reporter=reporters[line.pk],
                 )
-                if day > 2:
-                    status = rng.choice([Problem.Status.CLOSED] * 3 + [Problem.Status.CONTAINED, Problem.Status.ACTING])
-                    Problem.objects.filter(pk=problem.pk).update(status=status)
+                self.live_through(problem, rng, now, owner=engineer)
+        self.add_live_problems(lines, reporters, modes, now)
+
+    def live_through(self, problem: Problem, rng: random.Random, now: dt.datetime, *, owner) -> None:
+        """Replay a past problem: it escalated until the line contained it, got an owner, and
+        most were closed. The ledger is written as it happened; nothing is sent now."""
+        contained_at = min(problem.occurred_at + dt.timedelta(minutes=rng.choice([3, 8, 12, 25, 40, 75, 130])), now)
+        while (problem := Problem.objects.get(pk=problem.pk)).escalate_at and problem.escalate_at <= contained_at:
+            escalate_one(problem.pk, problem.escalate_at)
+        contain(
+            problem,
+            action=rng.choice(CONTAINMENTS),
+            done_by=str(problem.reported_by.profile),
+            quantity_secured=rng.choice([0, 12, 40, 120, 300]),
+            user=problem.reported_by,
+            now=contained_at,
+        )
+        Problem.objects.filter(pk=problem.pk).update(owner=owner)
+        if now - problem.occurred_at > dt.timedelta(days=2) and rng.random() < 0.75:
+            close(problem, user=owner, now=problem.occurred_at + dt.timedelta(days=rng.randint(1, 2)))
+        while (problem := Problem.objects.get(pk=problem.pk)).alarm_at and problem.alarm_at <= now:
+            alarm_one(problem.pk, problem.alarm_at)
+        EscalationEvent.objects.filter(problem=problem).update(expanded_at=F("fired_at"))
+
+    def add_live_problems(self, lines, reporters, modes, now: dt.datetime) -> None:
+        """Three open problems that climb the ladder in the minutes after `make run` starts."""
+        by_code = {line.code: line for line in lines}
+        for code, minutes_ago, title, facts in LIVE_PROBLEMS:
+            line = by_code[code]
+            report_problem(
+                Report(
+                    line=line,
+                    category="quality",
+                    title=title,
+                    occurred_at=now - dt.timedelta(minutes=minutes_ago),
+                    facts=facts,
+                    cause_family="machine",
+                    failure_mode=modes["quality"][0],
+                ),
+                reporter=reporters[line.pk],
+            )
