@@ -28,3 +28,18 @@ def test_seed_demo_twice_adds_nothing(db):
     count = Problem.objects.count()
     call_command("seed_demo", days=2)
     assert Problem.objects.count() == count
+
+
+def test_the_demo_history_has_a_ledger_and_three_problems_climb_live(db):
+    from escalation.models import EscalationEvent, Notification
+
+    call_command("seed_demo", days=3)
+
+    climbing = Problem.objects.filter(escalate_at__isnull=False)
+    assert climbing.count() == 3
+    assert set(climbing.values_list("status", flat=True)) == {"open"}
+    past = Problem.objects.exclude(pk__in=climbing)
+    assert past.filter(contained_at__isnull=True).count() == 0
+    assert EscalationEvent.objects.filter(problem__in=past).exists()
+    assert not EscalationEvent.objects.filter(expanded_at__isnull=True).exists()  # history is not re-sent
+    assert not Notification.objects.exists()
