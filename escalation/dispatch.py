@@ -74,7 +74,12 @@ def deliver_due(now: dt.datetime) -> int:
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     due = Notification.objects.filter(free, status=Notification.Status.PENDING, next_attempt_at__lte=now)
     repeats = Notification.objects.filter(
-        free, status=Notification.Status.SENT, repeat_at__lte=now, acknowledged_at__isnull=True
+        free,
+        status=Notification.Status.SENT,
+        repeat_at__lte=now,
+        acknowledged_at__isnull=True,
+        event__problem__contained_at__isnull=True,
+        event__problem__closed_at__isnull=True,
     )
     delivered = 0
     for notification_id in list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH]):
@@ -85,35 +90,44 @@ def deliver_due(now: dt.datetime) -> int:
 
 
 def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False) -> int:
-    state = Notification.Status.SENT if repeat else Notification.Status.PENDING
+    # Claim only what is still due: a dispatcher whose list is stale (another one just tried,
+    # repeated, or the person acknowledged) must not send again before its time.
+    if repeat:
+        due = Q(status=Notification.Status.SENT, repeat_at__lte=now, acknowledged_at__isnull=True)
+    else:
+        due = Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    claimed = Notification.objects.filter(free, pk=notification_id, status=state).update(
-        lease_until=now + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
-    )
-    if claimed != 1:
-        return 0  # another dispatcher holds it
-    notification = Notification.objects.select_related(
-        "event__problem__line__workshop", "event__problem__plant", "recipient__profile", "endpoint"
-    ).get(pk=notification_id)
+    # Two commits per try (each a WAL flush, the bulk of a delivery's time): the claim with the
+    # started attempt before sending, the outcome after it.
+    with transaction.atomic():
+        claimed = Notification.objects.filter(free, due, pk=notification_id).update(
+            lease_until=now + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
+        )
+        if claimed != 1:
+            return 0  # another dispatcher holds it
+        notification = Notification.objects.select_related(
+            "event__problem__line__workshop", "event__problem__plant", "recipient__profile", "endpoint"
+        ).get(pk=notification_id)
+        attempt = DeliveryAttempt.objects.create(notification=notification, at=now, channel=notification.channel)
     message = compose(
         notification.event,
         language_for(notification.recipient, notification.endpoint, notification.event.problem.plant),
         now,
     )
-    attempt = DeliveryAttempt.objects.create(notification=notification, at=now, channel=notification.channel)
     started = time.monotonic()
     try:
         result = channels.backend(notification.channel).send(notification, message)
     except Exception as exc:  # a broken backend is a failed try, recorded, not a lost message
         logger.exception("channel %s failed on notification %s", notification.channel, notification_id)
         result = channels.Result(channels.TRANSIENT, f"{type(exc).__name__}: {exc}")
-    DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-        outcome=result.outcome,
-        response=result.response[:4000],
-        destination=result.destination[:300],
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
-    return _record(notification, result, message, now, repeat)
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            outcome=result.outcome,
+            response=result.response[:4000],
+            destination=result.destination[:300],
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        return _record(notification, result, message, now, repeat)
 
 
 def _record(notification: Notification, result, message, now: dt.datetime, repeat: bool) -> int:

@@ -52,8 +52,12 @@ def tiers(plan: dict, grade: str) -> list[Step]:
 
 
 def due_tiers(plan: dict, grade: str, occurred_at: dt.datetime, reached: int, now: dt.datetime) -> list[Step]:
-    """Tiers above the level reached whose time has come, in the order they are due."""
-    return [step for step in tiers(plan, grade) if step.level < reached and step.due_at(occurred_at) <= now]
+    """Tiers above the level reached whose time has come, in climbing order. A tier is never
+    skipped: if a policy edited out of order makes a higher tier due first, the lower ones
+    still pending go with it, before it."""
+    pending = [step for step in tiers(plan, grade) if step.level < reached]
+    due = [index for index, step in enumerate(pending) if step.due_at(occurred_at) <= now]
+    return pending[: due[-1] + 1] if due else []
 
 
 def next_escalation_at(plan: dict, grade: str, occurred_at: dt.datetime, reached: int) -> dt.datetime | None:

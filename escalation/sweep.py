@@ -59,7 +59,9 @@ def _guarded(step, problem_id: int, now: dt.datetime, *, field: str) -> list[Esc
 
 def escalate_one(problem_id: int, now: dt.datetime) -> list[EscalationEvent]:
     problem = Problem.objects.select_related("line__workshop").get(pk=problem_id)
-    seen = {"escalation_level": problem.escalation_level, "escalate_at": problem.escalate_at}
+    # The grade is part of the claim: a regrade between this read and the claim can keep
+    # escalate_at but raise the ceiling, and must not be overwritten with the old one's result.
+    seen = {"escalation_level": problem.escalation_level, "escalate_at": problem.escalate_at, "grade": problem.grade}
     if problem.escalate_at is None or problem.escalate_at > now:
         return []
     if not climbing(problem):

@@ -45,6 +45,10 @@ def kick() -> None:
     if not settings.QRQC_KICK_SWEEP or _kicks_paused.get():
         return
     try:
-        sweep_and_dispatch.apply_async(expires=60, retry=False)
+        # Fail fast: apply_async(retry=False) still waited ~6 s for kombu's reconnects, and a
+        # shift leader's submit must not hang while Redis is down.
+        with sweep_and_dispatch.app.pool.acquire(block=True, timeout=1) as connection:
+            connection.ensure_connection(max_retries=0)
+            sweep_and_dispatch.apply_async(expires=60, retry=False, connection=connection)
     except Exception:
         logger.warning("could not enqueue an escalation sweep; beat will catch up", exc_info=True)

@@ -14,11 +14,17 @@ from django.utils import timezone
 
 from escalation import ladder
 from escalation import tasks as escalation_tasks
+from escalation.models import Notification
 from issues.models import Containment, Problem
 
 
 def _locked(problem: Problem) -> Problem:
     return Problem.objects.select_for_update().get(pk=problem.pk)
+
+
+def stop_repeat_calls(problem: Problem) -> None:
+    """Calls repeat until someone answers; a contained or closed problem needs no more."""
+    Notification.objects.filter(event__problem=problem, repeat_at__isnull=False).update(repeat_at=None)
 
 
 def contain(
@@ -43,6 +49,7 @@ def contain(
             problem.escalate_at = None
             problem._change_reason = "containment recorded"
             problem.save(update_fields=["contained_at", "status", "escalate_at"])
+            stop_repeat_calls(problem)
     return containment
 
 
@@ -54,6 +61,7 @@ def close(problem: Problem, *, user, now: dt.datetime | None = None) -> Problem:
         problem.escalate_at = problem.alarm_at = None
         problem._change_reason = "closed"
         problem.save(update_fields=["status", "closed_at", "escalate_at", "alarm_at"])
+        stop_repeat_calls(problem)
     return problem
 
 

@@ -21,6 +21,7 @@ class PlantTimezoneMiddleware:
                 request.session["plant_timezone"] = zone_name
         if zone_name:
             timezone.activate(ZoneInfo(zone_name))
-        else:
-            timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # the thread serves other requests (and tests) next

@@ -130,7 +130,10 @@ def grade_preview(request):
 
 
 @permission_required("issues.view_problem", raise_exception=True)
-def problem_detail(request, pk: int):
+def problem_detail(request, pk: int, containment_form=None):
+    """`containment_form`: a bound form with errors, when escalation.views.contain_problem re-renders."""
+    from escalation.views import problem_context
+
     problem = get_object_or_404(Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED), pk=pk)
     language = get_language() or "en"
     history = problem.history.select_related("history_user").order_by("-history_date")[:50]
@@ -149,6 +152,7 @@ def problem_detail(request, pk: int):
             "photos": problem.photos.all(),
             "changes": changes,
             "facts": _readable_facts(problem),
+            **problem_context(request, problem, containment_form),
         },
     )
 

@@ -2,12 +2,33 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.worker.consumer import Consumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")
 
 app = Celery("qrqc_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class PromptConsumer(Consumer):
+    """The worker tries a lost broker again every second, for ever. Celery's own back-off (2, 4,
+    ... 30 s, then it gives up after 100 tries) left escalation stalled up to 30 s after Redis came
+    back (tests/escalation/test_reliability.py)."""
+
+    def ensure_connected(self, conn):
+        ensure = conn.ensure_connection
+
+        def every_second(errback=None, max_retries=None, **options):
+            return ensure(errback, None, interval_start=1, interval_step=0, interval_max=1, **options)
+
+        conn.ensure_connection = every_second
+        return super().ensure_connected(conn)
+
+
+@app.on_after_configure.connect
+def reconnect_promptly(sender, **kwargs):
+    sender.conf.worker_consumer = "qrqc_site.celery:PromptConsumer"
 
 
 @app.on_after_configure.connect

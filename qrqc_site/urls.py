@@ -16,6 +16,7 @@ router.register("problems", api.ProblemViewSet, basename="problem")
 
 urlpatterns = [
     path("", include("issues.urls")),
+    path("", include("escalation.urls")),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", switch_language, name="switch_language"),

@@ -35,3 +35,32 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   if (window.htmx) htmx.trigger(form, "change");
 });
+
+// Escalation countdowns: <span data-deadline-ms data-now-ms> counts down to the next tier,
+// corrected for the device's clock, with no reload. When it runs out, "countdown-done"
+// bubbles up and the ladder refreshes itself (htmx) once the sweep has fired the tier.
+(() => {
+  const pad = (n) => String(n).padStart(2, "0");
+  const tick = () => {
+    document.querySelectorAll("[data-deadline-ms]").forEach((el) => {
+      if (!el.dataset.offset) el.dataset.offset = String(Number(el.dataset.nowMs) - Date.now());
+      const left = Math.round((Number(el.dataset.deadlineMs) - (Date.now() + Number(el.dataset.offset))) / 1000);
+      if (left <= 0) {
+        el.textContent = el.dataset.dueText;
+        el.classList.add("overdue");
+        // Refresh only soon after the deadline: a stalled sweep must not make the page poll forever.
+        if (!el.dataset.done && left > -120) {
+          el.dataset.done = "1";
+          el.dispatchEvent(new CustomEvent("countdown-done", { bubbles: true }));
+        }
+        return;
+      }
+      const hours = Math.floor(left / 3600);
+      const minutes = Math.floor((left % 3600) / 60);
+      const clock = hours ? `${hours}:${pad(minutes)}:${pad(left % 60)}` : `${minutes}:${pad(left % 60)}`;
+      el.textContent = `${el.dataset.prefix} ${clock}`;
+    });
+  };
+  document.addEventListener("DOMContentLoaded", tick);
+  setInterval(tick, 1000);
+})();

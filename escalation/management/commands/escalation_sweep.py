@@ -19,8 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, now=None, **options):
         moment = timezone.now()
-        if now:
-            moment = parse_datetime(now)
+        if now is not None:  # an empty --now (an unset shell variable) is an error, not "now"
+            try:
+                moment = parse_datetime(now)
+            except ValueError:  # well formed but impossible, e.g. the 30th of February
+                moment = None
             if moment is None:
                 raise CommandError(f"--now must be an ISO 8601 date and time, got {now!r}")
             if timezone.is_naive(moment):
