@@ -97,17 +97,19 @@ def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False)
     else:
         due = Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    # Two commits per try (each a WAL flush, the bulk of a delivery's time): the claim with the
-    # started attempt before sending, the outcome after it.
+    # Two commits per try (each waits for a WAL flush): the claim with the started attempt before
+    # sending, the outcome after it.
     with transaction.atomic():
         claimed = Notification.objects.filter(free, due, pk=notification_id).update(
             lease_until=now + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
         )
         if claimed != 1:
             return 0  # another dispatcher holds it
-        notification = Notification.objects.select_related(
-            "event__problem__line__workshop", "event__problem__plant", "recipient__profile", "endpoint"
-        ).get(pk=notification_id)
+        # Two narrow reads are cheaper than one nine-table join (PostgreSQL plans it every time).
+        notification = Notification.objects.select_related("recipient__profile", "endpoint").get(pk=notification_id)
+        notification.event = EscalationEvent.objects.select_related("problem__line__workshop", "problem__plant").get(
+            pk=notification.event_id
+        )
         attempt = DeliveryAttempt.objects.create(notification=notification, at=now, channel=notification.channel)
     message = compose(
         notification.event,
