@@ -19,6 +19,7 @@ from escalation.models import FALLBACK, Channel, DeliveryAttempt, EscalationEven
 
 logger = logging.getLogger(__name__)
 BATCH = 500
+CLAIM_CHUNK = 50
 MAX_ATTEMPTS = 6
 
 
@@ -71,68 +72,121 @@ def notifications_for(event: EscalationEvent, now: dt.datetime) -> list[Notifica
 
 
 def deliver_due(now: dt.datetime) -> int:
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    due = Notification.objects.filter(free, status=Notification.Status.PENDING, next_attempt_at__lte=now)
-    repeats = Notification.objects.filter(
-        free,
-        status=Notification.Status.SENT,
-        repeat_at__lte=now,
-        acknowledged_at__isnull=True,
-        event__problem__contained_at__isnull=True,
-        event__problem__closed_at__isnull=True,
-    )
+    """Deliver what is due. A channel that fails for good hands over to the next one within the
+    same call (phone → SMS → e-mail → in-app), not one sweep period per hop."""
+    started = time.monotonic()
     delivered = 0
-    for notification_id in list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH]):
-        delivered += deliver_one(notification_id, now)
-    for notification_id in list(repeats.values_list("pk", flat=True)[:BATCH]):
-        delivered += deliver_one(notification_id, now, repeat=True)
-    return delivered
+    for _ in range(1 + len(FALLBACK)):
+        sent, fell_back = _deliver_batch(now, started, repeat=False)
+        delivered += sent
+        if not fell_back:
+            break
+    return delivered + _deliver_batch(now, started, repeat=True)[0]
 
 
-def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False) -> int:
+def _due(now: dt.datetime, repeat: bool) -> Q:
     # Claim only what is still due: a dispatcher whose list is stale (another one just tried,
     # repeated, or the person acknowledged) must not send again before its time.
     if repeat:
-        due = Q(status=Notification.Status.SENT, repeat_at__lte=now, acknowledged_at__isnull=True)
-    else:
-        due = Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    # Two commits per try (each waits for a WAL flush): the claim with the started attempt before
-    # sending, the outcome after it.
+        return Q(
+            status=Notification.Status.SENT,
+            repeat_at__lte=now,
+            acknowledged_at__isnull=True,
+            event__problem__contained_at__isnull=True,
+            event__problem__closed_at__isnull=True,
+        )
+    return Q(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+
+
+def _lease_clock(now: dt.datetime, started: float) -> dt.datetime:
+    """`now` moved on by the time this call has taken: a claim late in a slow batch must not
+    get a lease that has already run out (another dispatcher would send it a second time)."""
+    return now + dt.timedelta(seconds=time.monotonic() - started)
+
+
+def _claim(ids_query, now: dt.datetime, started: float, limit: int) -> list[tuple[Notification, DeliveryAttempt]]:
+    """Lease up to `limit` notifications in one transaction and write their "started" attempts.
+    SKIP LOCKED lets parallel dispatchers take different rows instead of queueing in step."""
+    at = _lease_clock(now, started)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=at)
     with transaction.atomic():
-        claimed = Notification.objects.filter(free, due, pk=notification_id).update(
-            lease_until=now + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
+        ids = list(ids_query.filter(free).select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Notification.objects.filter(pk__in=ids).update(
+            lease_until=at + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS), attempts=F("attempts") + 1
         )
-        if claimed != 1:
-            return 0  # another dispatcher holds it
-        # Two narrow reads are cheaper than one nine-table join (PostgreSQL plans it every time).
-        notification = Notification.objects.select_related("recipient__profile", "endpoint").get(pk=notification_id)
-        notification.event = EscalationEvent.objects.select_related("problem__line__workshop", "problem__plant").get(
-            pk=notification.event_id
+        notifications = list(
+            Notification.objects.filter(pk__in=ids).select_related(
+                "recipient__profile", "endpoint", "event__problem__line__workshop", "event__problem__plant"
+            )
         )
-        attempt = DeliveryAttempt.objects.create(notification=notification, at=now, channel=notification.channel)
-    message = compose(
-        notification.event,
-        language_for(notification.recipient, notification.endpoint, notification.event.problem.plant),
-        now,
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(notification=notification, at=now, channel=notification.channel)
+            for notification in notifications
+        )
+    return list(zip(notifications, attempts, strict=True))
+
+
+def _deliver_batch(now: dt.datetime, started: float, *, repeat: bool) -> tuple[int, bool]:
+    """(delivered, some channel failed for good and created a fallback)."""
+    due = Notification.objects.filter(_due(now, repeat)).order_by(
+        "next_attempt_at" if not repeat else "repeat_at", "pk"
     )
+    delivered, fell_back, messages = 0, False, {}
+    for _ in range(BATCH // CLAIM_CHUNK):
+        claimed = _claim(due, now, started, CLAIM_CHUNK)
+        for notification, attempt in claimed:
+            sent, failed = _send(notification, attempt, now, repeat, messages, started)
+            delivered, fell_back = delivered + sent, fell_back or failed
+        if len(claimed) < CLAIM_CHUNK:
+            break
+    return delivered, fell_back
+
+
+def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False) -> int:
     started = time.monotonic()
+    claimed = _claim(Notification.objects.filter(_due(now, repeat), pk=notification_id), now, started, 1)
+    if not claimed:
+        return 0  # another dispatcher holds it, or it is no longer due
+    return _send(*claimed[0], now, repeat, {}, started)[0]
+
+
+def _still_ours(notification: Notification, attempt: DeliveryAttempt, now: dt.datetime, started: float) -> bool:
+    """Renew the lease right before sending. If it ran out while earlier ones in the chunk were
+    sent and another dispatcher claimed this one (attempts moved on), leave it to them."""
+    lease_until = _lease_clock(now, started) + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS)
+    if Notification.objects.filter(pk=notification.pk, attempts=notification.attempts).update(lease_until=lease_until):
+        return True
+    attempt.delete()  # nothing was tried under this claim
+    return False
+
+
+def _send(notification, attempt, now: dt.datetime, repeat: bool, messages: dict, started: float) -> tuple[int, bool]:
+    if not _still_ours(notification, attempt, now, started):
+        return 0, False
+    language = language_for(notification.recipient, notification.endpoint, notification.event.problem.plant)
+    key = (notification.event_id, language)
+    if key not in messages:  # the same words for everyone told of this event in this language
+        messages[key] = compose(notification.event, language, now)
+    message = messages[key]
+    clock = time.monotonic()
     try:
         result = channels.backend(notification.channel).send(notification, message)
     except Exception as exc:  # a broken backend is a failed try, recorded, not a lost message
-        logger.exception("channel %s failed on notification %s", notification.channel, notification_id)
+        logger.exception("channel %s failed on notification %s", notification.channel, notification.pk)
         result = channels.Result(channels.TRANSIENT, f"{type(exc).__name__}: {exc}")
     with transaction.atomic():
         DeliveryAttempt.objects.filter(pk=attempt.pk).update(
             outcome=result.outcome,
             response=result.response[:4000],
             destination=result.destination[:300],
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=int((time.monotonic() - clock) * 1000),
         )
         return _record(notification, result, message, now, repeat)
 
 
-def _record(notification: Notification, result, message, now: dt.datetime, repeat: bool) -> int:
+def _record(notification: Notification, result, message, now: dt.datetime, repeat: bool) -> tuple[int, bool]:
     changes = {"lease_until": None, "subject": message.subject, "body": message.text}
     delivered = result.outcome == channels.DELIVERED
     if repeat:
@@ -144,9 +198,10 @@ def _record(notification: Notification, result, message, now: dt.datetime, repea
     else:
         changes.update(status=Notification.Status.FAILED)
     Notification.objects.filter(pk=notification.pk).update(**changes)
-    if changes.get("status") == Notification.Status.FAILED:
+    failed = changes.get("status") == Notification.Status.FAILED
+    if failed:
         _fall_back(notification, now)
-    return int(delivered)
+    return int(delivered), failed
 
 
 def _first_repeat(notification: Notification, now: dt.datetime) -> dt.datetime | None:

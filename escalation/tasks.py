@@ -15,15 +15,26 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def sweep_and_dispatch() -> int:
+def sweep_now() -> int:
+    """Beat's sweep. Dispatch runs as its own beat task, so a slow provider never delays the
+    next sweep; new events get a dispatch at once rather than at its next tick."""
     fired = sweep()
-    dispatch()
+    if fired:
+        dispatch_now.apply_async(expires=60)
     return len(fired)
 
 
 @shared_task(ignore_result=True)
 def dispatch_now() -> int:
     return dispatch()
+
+
+@shared_task(ignore_result=True)
+def sweep_and_dispatch() -> int:
+    """After intake: the problem's overdue tiers go out in the same task."""
+    fired = sweep()
+    dispatch()
+    return len(fired)
 
 
 _kicks_paused = contextvars.ContextVar("escalation_kicks_paused", default=False)

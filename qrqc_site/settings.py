@@ -193,13 +193,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-QRQC_SWEEP_SECONDS = env_int("QRQC_SWEEP_SECONDS", 5)
+QRQC_SWEEP_SECONDS = env_int("QRQC_SWEEP_SECONDS", 2)
 QRQC_SWEEP_STALE_SECONDS = env_int("QRQC_SWEEP_STALE_SECONDS", 60)
 QRQC_KICK_SWEEP = env_bool("QRQC_KICK_SWEEP", True)  # sweep right after intake instead of at the next beat
 CELERY_BEAT_SCHEDULE = {
     # Level-triggered: a missed run is caught up by the next one, so no ETA messages are used.
     "escalation-sweep": {
-        "task": "escalation.tasks.sweep_and_dispatch",
+        "task": "escalation.tasks.sweep_now",
+        "schedule": float(QRQC_SWEEP_SECONDS),
+        "options": {"expires": QRQC_SWEEP_SECONDS * 2},
+    },
+    "escalation-dispatch": {
+        "task": "escalation.tasks.dispatch_now",
         "schedule": float(QRQC_SWEEP_SECONDS),
         "options": {"expires": QRQC_SWEEP_SECONDS * 2},
     },

@@ -595,9 +595,8 @@ def test_with_redis_stopped_for_a_minute_intake_saves_problems_and_escalation_ca
             took.append(time.monotonic() - began)
     kicks = [r for r in caplog.records if "could not enqueue an escalation sweep" in r.getMessage()]
     assert len(kicks) == len(problems), "each intake tried its kick on the dead broker"
-    # Each takes ~6 s today: kick() waits out kombu's connection retries (see the report); 10 s
-    # catches a hang, not that stall.
-    assert max(took) < 10, f"intake blocked by the dead broker: {took}"
+    # kick() fails fast on a dead broker: a shift leader's submit must not wait out kombu's retries.
+    assert max(took) < 1, f"intake blocked by the dead broker: {took}"
     assert Problem.objects.filter(pk__in=[p.pk for p in problems], escalate_at__isnull=False).count() == 3
     expected = set().union(*(expected_tiers(problem) for problem in problems))
 
@@ -645,13 +644,6 @@ def test_a_webhook_answering_500_then_200_is_retried_and_delivered_once(
     assert cluster.receiver.deliveries() == Counter({str(note.uid): 2})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: escalation/dispatch.py deliver_one() leases from the `now` its batch started with, so a "
-    "notification claimed late in a slow batch gets a lease that has already run out and a second dispatch "
-    "sends it again; claim with lease_until = timezone.now() + lease",
-)
 def test_a_slow_batch_never_lets_another_dispatch_send_a_notification_again(
     cluster, world, team_leader, quality_engineer, endpoint, plan
 ):

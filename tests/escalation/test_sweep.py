@@ -473,7 +473,7 @@ def test_no_owner_after_two_days_alarms_the_quality_section_chief(world, reporte
 def test_an_alarm_nobody_holds_goes_to_the_managers_and_is_flagged(
     world, reporter, team_leader, production_manager, general_manager
 ):
-    problem = log(world, reporter, "C")
+    log(world, reporter, "C")
 
     events = [event for event in sweep(now=at(2 * DAY)) if event.kind != "tier"]
 

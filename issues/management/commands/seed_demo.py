@@ -13,8 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from escalation.models import EscalationEvent
-from escalation.tasks import kicks_paused
 from escalation.sweep import alarm_one, escalate_one
+from escalation.tasks import kicks_paused
 from issues.intake import Report, report_problem
 from issues.lifecycle import close, contain
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Shift, Station, Workshop
