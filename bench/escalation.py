@@ -26,7 +26,7 @@ occurred_at chosen so that the level-4 deadlines (occurred + 5 min) are spread e
 as `make run` has them, in this process: every `--period` seconds a tick (the beat's
 sweep_and_dispatch message, which expires after two periods) is taken by the first free one of
 `--workers` threads (the worker's `--pool=threads --concurrency=4`), which calls
-escalation.sweep.sweep() then escalation.dispatch.dispatch() with the real clock; a run that
+escalation.sweep.sweep() and escalation.dispatch.dispatch() (two tasks) with the real clock; a run that
 overruns its period is overlapped by the next tick's run on another thread, each with its own
 database connection. Celery's messaging (beat → broker → worker, a few milliseconds a tick) is
 not included. The loop stops once every deadline has passed and nothing is left to fire,
@@ -373,7 +373,7 @@ def work_left(now: dt.datetime) -> dict[str, int]:
 def run_loop(
     period: float, workers: int, last_deadline: dt.datetime, drain_timeout: float, profiler=None
 ) -> tuple[list, dict, int]:
-    """Beat and worker as `make run` has them: every `period` seconds a sweep_and_dispatch message
+    """Beat and worker as `make run` has them: every `period` seconds a sweep and a dispatch message
     (expires after 2 periods, like CELERY_BEAT_SCHEDULE) is taken by the first free one of
     `workers` threads (the worker's threads pool, prefetch 1), each with its own connection. A run
     that overruns its period is therefore overlapped by the next tick's run on another thread."""
@@ -398,7 +398,8 @@ def run_loop(
         meter = SqlMeter(connection, by_statement=profiler is not None)
         with meter.install():
             try:
-                while (tick := ticks.get()) is not None:
+                while (item := ticks.get()) is not None:
+                    kind, tick = item
                     if time.monotonic() - tick > expires:
                         with lock:
                             expired[0] += 1
@@ -408,15 +409,16 @@ def run_loop(
                         overlap = busy[0]
                     if profiler:
                         profiler.enable()
+                    # Beat sends the sweep and the dispatch as two tasks (CELERY_BEAT_SCHEDULE).
                     sweep_now = timezone.now()
                     started, cpu = time.perf_counter(), time.thread_time()
-                    fired = len(sweep(sweep_now))
+                    fired = len(sweep(sweep_now)) if kind == "sweep" else 0
                     sweep_end = timezone.now()
                     sweep_s, sweep_cpu = time.perf_counter() - started, time.thread_time() - cpu
                     sweep_q, sweep_sql = meter.take()
                     dispatch_now = timezone.now()
                     started, cpu = time.perf_counter(), time.thread_time()
-                    delivered = dispatch(dispatch_now)
+                    delivered = dispatch(dispatch_now) if kind == "dispatch" else 0
                     dispatch_end = timezone.now()
                     dispatch_s, dispatch_cpu = time.perf_counter() - started, time.thread_time() - cpu
                     dispatch_q, dispatch_sql = meter.take()
@@ -460,7 +462,8 @@ def run_loop(
             if wait > 0:
                 time.sleep(wait)
             next_tick += period
-            ticks.put(time.monotonic())
+            ticks.put(("sweep", time.monotonic()))
+            ticks.put(("dispatch", time.monotonic()))
             if time.monotonic() - last_report >= 10:
                 last_report = time.monotonic()
                 with lock:
