@@ -28,10 +28,11 @@ import time
 import uuid
 import warnings
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import database_from_env, ensure_database  # noqa: E402  (bench/ is the script's folder)
 
 PLANT_CODE = "bench"
 WORKSHOPS = 4
@@ -43,49 +44,6 @@ SEED = 20240601
 
 
 # --------------------------------------------------------------------------- database
-
-
-def database_from_env() -> dict:
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
-        sys.exit(
-            "bench/intake.py measures on PostgreSQL only: set DATABASE_URL, e.g.\n"
-            "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/qrqc_bench .venv/bin/python bench/intake.py"
-        )
-    name = unquote(parsed.path.lstrip("/"))
-    if not name or name == "postgres":
-        sys.exit("DATABASE_URL must name the benchmark's own database (e.g. .../qrqc_bench), not 'postgres'.")
-    if "bench" not in name:
-        sys.exit(f"Refusing to fill database {name!r}: the benchmark's database name must contain 'bench'.")
-    return {
-        "name": name,
-        "host": parsed.hostname or "",
-        "port": parsed.port or 5432,
-        "user": unquote(parsed.username or ""),
-        "password": unquote(parsed.password or ""),
-    }
-
-
-def ensure_database(db: dict) -> None:
-    """Create the benchmark database when missing (connecting to the 'postgres' maintenance db)."""
-    import psycopg2
-    from psycopg2 import sql
-
-    params = {"dbname": "postgres", "port": db["port"]}
-    for key in ("host", "user", "password"):
-        if db[key]:
-            params[key] = db[key]
-    conn = psycopg2.connect(**params)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["name"]])
-            if cur.fetchone() is None:
-                print(f"creating database {db['name']}")
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["name"])))
-    finally:
-        conn.close()
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -499,7 +457,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(args.sizes)
 
-    db = database_from_env()
+    db = database_from_env("intake.py", "qrqc_bench")
     ensure_database(db)
     os.environ.setdefault("DJANGO_ENV", "test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")

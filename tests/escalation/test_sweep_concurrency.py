@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from escalation.models import EscalationEvent
 from escalation.sweep import sweep
 from issues.intake import Report, report_problem
 from issues.models import Problem, Role
+from tests.concurrency import run_together
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,37 +25,6 @@ PROBLEMS = 6
 
 def at(minutes: float) -> dt.datetime:
     return OCCURRED + dt.timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and unique-index waits are what this tests; SQLite serialises all writers")
-
-
-def run_together(count: int, work) -> list:
-    """Start `count` threads that call `work()` at the same moment; return their results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def runner(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as exc:  # surfaced below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture

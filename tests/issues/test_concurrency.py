@@ -1,45 +1,13 @@
 """Concurrent intake on PostgreSQL: simultaneous double submits and simultaneous reports."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from issues.intake import Report, report_problem
 from issues.models import Problem
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(count: int, work) -> list:
-    """Start `count` threads that call `work()` at the same moment; return their results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def runner(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as exc:  # surfaced below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
-    return results
-
-
-@pytest.fixture
-def postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and unique-index waits are what this tests; SQLite serialises all writers")
 
 
 def a_report(world) -> Report:
