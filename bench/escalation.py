@@ -371,6 +371,8 @@ def run_loop(
                     sweep_now = timezone.now()
                     started, cpu = time.perf_counter(), time.thread_time()
                     fired = len(sweep(sweep_now)) if kind == "sweep" else 0
+                    if fired:  # escalation.tasks.sweep_now enqueues a dispatch at once
+                        ticks.put(("dispatch", time.monotonic()))
                     sweep_end = timezone.now()
                     sweep_s, sweep_cpu = time.perf_counter() - started, time.thread_time() - cpu
                     sweep_q, sweep_sql = meter.take()
