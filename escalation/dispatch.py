@@ -155,7 +155,11 @@ def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False)
 def _still_ours(notification: Notification, attempt: DeliveryAttempt, now: dt.datetime, started: float) -> bool:
     """Renew the lease right before sending. If it ran out while earlier ones in the chunk were
     sent and another dispatcher claimed this one (attempts moved on), leave it to them."""
-    lease_until = _lease_clock(now, started) + dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS)
+    lease = dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS)
+    clock = _lease_clock(now, started)
+    if clock < notification.lease_until - lease / 2:
+        return True  # most of the claim's lease is left: nobody else can have taken it
+    lease_until = clock + lease
     if Notification.objects.filter(pk=notification.pk, attempts=notification.attempts).update(lease_until=lease_until):
         return True
     attempt.delete()  # nothing was tried under this claim
