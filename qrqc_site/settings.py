@@ -228,12 +228,15 @@ QRQC_SMS_MAX_CHARS = env_int("QRQC_SMS_MAX_CHARS", 70)  # one segment when the t
 QRQC_PHONE_REPEATS = env_int("QRQC_PHONE_REPEATS", 2)
 QRQC_PHONE_REPEAT_MINUTES = env_int("QRQC_PHONE_REPEAT_MINUTES", 5)
 
+# Outside production mail goes to files in var/mail, not to the console, where it would mix
+# into the JSON lines `manage.py escalation_sweep` prints.
 EMAIL_BACKEND = env_str(
     "DJANGO_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if IS_PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "qrqc@localhost")
