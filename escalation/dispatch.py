@@ -9,6 +9,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -46,8 +47,6 @@ def expand_events(now: dt.datetime) -> int:
 
 
 def notifications_for(event: EscalationEvent, now: dt.datetime) -> list[Notification]:
-    from django.contrib.auth import get_user_model
-
     people = (
         get_user_model()
         .objects.filter(pk__in=[person["user"] for person in event.recipients])
