@@ -91,6 +91,14 @@ class AlarmKind(models.TextChoices):
     UNRESOLVED_WEEK = "unresolved_week", _("Unresolved after a week")
 
 
+class NoticeKind(models.TextChoices):
+    """8D deadline notices (issues.eightd.next_notice), sent through the same ledger; the
+    event's level is issues.eightd.notice_level(section, rework round)."""
+
+    SECTION_DUE_SOON = "section_due_soon", _("8D answer due soon")
+    SECTION_OVERDUE = "section_overdue", _("8D answer overdue")
+
+
 class AlarmRule(models.Model):
     """The other alarms of DOMAIN.md §4, sent through the same ledger as the tiers."""
 
@@ -156,7 +164,7 @@ class EscalationEvent(models.Model):
     """One tier (or alarm) reached by one problem; unique, so it can be written only once."""
 
     TIER = "tier"
-    KINDS = [(TIER, _("Escalation tier")), *AlarmKind.choices]
+    KINDS = [(TIER, _("Escalation tier")), *AlarmKind.choices, *NoticeKind.choices]
 
     problem = models.ForeignKey("issues.Problem", on_delete=models.CASCADE, related_name="escalation_events")
     kind = models.CharField(_("kind"), max_length=20, choices=KINDS, default=TIER)

@@ -15,7 +15,7 @@ from issues.models import Line, Plant, Role, RoleAssignment
 
 # Permissions each role's group carries (app_label.codename). Everyone in the plant may
 # report and read problems; the quality department curates the plant's lists and tables.
-EVERYONE = {"issues.view_problem", "issues.add_problem"}
+EVERYONE = {"issues.view_problem", "issues.add_problem", "issues.view_eightdreport"}
 ROLE_PERMISSIONS: dict[str, set[str]] = {role: set(EVERYONE) for role in Role.values}
 for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SECTION_CHIEF):
     ROLE_PERMISSIONS[curator] |= {
@@ -29,7 +29,26 @@ for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SEC
         "issues.view_failuremode",
         "issues.add_failuremode",
         "issues.change_failuremode",
+        "issues.review_eightdreport",
+        "issues.close_problem",
+        "issues.view_lesson",
+        "issues.change_lesson",
+        "issues.view_solvingpolicy",
+        "issues.change_solvingpolicy",
+        "issues.view_sectiondeadline",
+        "issues.change_sectiondeadline",
     }
+# The chair of a QRQC meeting (DOMAIN.md §1, §5) assigns owners and closure dates.
+for chair in (
+    Role.QUALITY_MANAGER,
+    Role.QUALITY_ENGINEER,
+    Role.INSPECTION_SECTION_CHIEF,
+    Role.WORKSHOP_DIRECTOR,
+    Role.PRODUCTION_MANAGER,
+    Role.DEPUTY_GENERAL_MANAGER,
+    Role.GENERAL_MANAGER,
+):
+    ROLE_PERMISSIONS[chair] |= {"issues.assign_problem"}
 
 
 @dataclass(frozen=True)

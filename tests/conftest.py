@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import translation
 
-from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, Workshop
+from issues.eightd import CHECKLIST
+from issues.lifecycle import close_problem, contain
+from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, SolvingPolicy, Workshop
 from issues.scope import assign_role
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -142,3 +144,15 @@ def postgresql_only(db):
     """For race tests: row locks and unique-index waits exist on PostgreSQL (as in CI)."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks and unique-index waits are what this tests; SQLite serialises all writers")
+
+
+NOT_APPLICABLE_CHECKLIST = {item: {"status": "na", "reason": "no document covers this"} for item in CHECKLIST}
+
+
+def close_without_eightd(problem, *, user, now: dt.datetime | None = None):
+    """Close as a plant whose rules need no 8D for the problem's grade: contain it if nobody
+    did, then close with a cause note and a D7 checklist of N/A entries."""
+    SolvingPolicy.objects.filter(plant_id=problem.plant_id).update(eightd_grades="")
+    if problem.contained_at is None:
+        contain(problem, action="sorted", done_by="line", quantity_secured=0, user=user, now=now)
+    return close_problem(problem, user=user, checklist=NOT_APPLICABLE_CHECKLIST, cause_note="worn tool", now=now)

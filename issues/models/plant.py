@@ -74,10 +74,13 @@ class Plant(BilingualName):
         super().save(*args, **kwargs)
         if creating:
             from escalation.policies import seed_plant_policies
+            from issues.eightd import seed_solving_policy
+            from issues.models import SectionDeadline, SolvingPolicy
             from issues.thresholds import copy_default_table
 
             copy_default_table(self)
             seed_plant_policies(self)
+            seed_solving_policy(self, SolvingPolicy, SectionDeadline)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -64,9 +64,11 @@ class ProblemQuerySet(models.QuerySet):
 
 class Problem(models.Model):
     class Status(models.TextChoices):
-        """Lifecycle (allowed transitions arrive with the problem-solving issue):
-        open → contained → analysed → acting → verifying → closed; closed → open (reopen);
-        any open state → cancelled (duplicate)."""
+        """Lifecycle; the allowed moves are issues.lifecycle.TRANSITIONS, each made by a verb there:
+        open → contained → analysed → acting → verifying → closed; a problem that needs no 8D
+        may close from contained or analysed (with a cause note); verifying → acting when the
+        actions did not work; closed → open (reopen, with a reason); any state before closed →
+        cancelled (as a duplicate of another problem)."""
 
         OPEN = "open", _("Open")
         CONTAINED = "contained", _("Contained")
@@ -126,7 +128,20 @@ class Problem(models.Model):
         related_name="owned_problems",
         verbose_name=_("owner"),
     )
+    owner_assigned_at = models.DateTimeField(_("owner assigned at"), null=True, blank=True)
+    due_date = models.DateField(_("closure due"), null=True, blank=True)
     contained_at = models.DateTimeField(_("contained at"), null=True, blank=True)
+    cause_note = models.TextField(_("cause"), blank=True)
+    # The D7 checklist the problem was closed with (issues.eightd.checklist_errors).
+    closure_checklist = models.JSONField(_("closure checklist"), default=dict, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
 
@@ -147,6 +162,10 @@ class Problem(models.Model):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("problem")
         verbose_name_plural = _("problems")
+        permissions = [
+            ("assign_problem", _("Can assign a problem's owner and due date")),
+            ("close_problem", _("Can close, cancel and reopen problems")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reported_by", "idempotency_key"],

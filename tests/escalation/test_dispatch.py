@@ -14,7 +14,7 @@ from escalation import dispatch
 from escalation.channels import GatewaySMS
 from escalation.dispatch import MAX_ATTEMPTS, acknowledge, backoff, deliver_due, deliver_one, expand_events
 from escalation.models import Channel, DeliveryAttempt, EscalationEvent, Notification, WebhookEndpoint
-from issues.lifecycle import close, contain
+from issues.lifecycle import cancel_as_duplicate, contain
 from issues.models import Role
 from tests.escalation.http_receiver import Reply
 
@@ -312,9 +312,9 @@ def test_a_phone_call_repeats_until_the_person_acknowledges_and_only_for_them(
     assert (problem.escalate_at, problem.escalation_level) == (escalate_at, level)
 
 
-@pytest.mark.parametrize("stop", ["contain", "close"])
-def test_calls_stop_repeating_once_the_problem_is_contained_or_closed(
-    fire, person, gateway, phone_repeats, problem, team_leader, t0, stop
+@pytest.mark.parametrize("stop", ["contain", "cancel"])
+def test_calls_stop_repeating_once_the_problem_is_contained_or_cancelled(
+    fire, person, gateway, phone_repeats, problem, log_problem, team_leader, t0, stop
 ):
     leader = person("li", phone="13800000001")
     fire([leader], ["phone"])
@@ -323,7 +323,8 @@ def test_calls_stop_repeating_once_the_problem_is_contained_or_closed(
     if stop == "contain":
         contain(problem, action="quarantined", done_by="Li", quantity_secured=5, user=team_leader, now=t0 + MINUTES)
     else:
-        close(problem, user=team_leader, now=t0 + MINUTES)
+        kept = log_problem(team_leader, title="the same burr, logged first")
+        cancel_as_duplicate(problem, user=team_leader, duplicate_of=kept)
 
     assert deliver_due(t0 + 5 * MINUTES) == 0
     gateway.wait_for(1)

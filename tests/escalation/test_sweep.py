@@ -14,9 +14,9 @@ from escalation.models import EscalationEvent, EscalationPolicy, SweepRun
 from escalation.policies import plan_for
 from escalation.sweep import escalate_one, raise_alarm, sweep
 from issues.intake import Report, regrade, report_problem
-from issues.lifecycle import close, contain, reopen
+from issues.lifecycle import contain, reopen
 from issues.models import Problem, Role
-from tests.conftest import make_person
+from tests.conftest import close_without_eightd, make_person
 
 OCCURRED = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, the day shift
 DAY = 24 * 60
@@ -196,7 +196,7 @@ def test_closing_stops_the_climb_and_reopening_restarts_it_from_where_it_stood(w
     problem = log(world, reporter, "A")
     assert levels(sweep(now=at(5))) == [4]
 
-    close(problem, user=team_leader, now=at(10))
+    close_without_eightd(problem, user=team_leader, now=at(10))
     assert [levels(sweep(now=at(minutes))) for minutes in (31, 35)] == [[], []]
     assert fresh(problem).escalate_at is None
 
@@ -515,7 +515,7 @@ def test_a_problem_logged_a_week_late_raises_both_timed_alarms_in_one_sweep(worl
 
 def test_a_closed_problem_raises_no_alarms_until_it_is_reopened(world, reporter, team_leader, staffed):
     problem = log(world, reporter, "C")
-    close(problem, user=team_leader, now=at(60))
+    close_without_eightd(problem, user=team_leader, now=at(60))
 
     sweep(now=at(3 * DAY))
     assert alarms(problem) == []

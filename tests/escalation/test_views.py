@@ -27,9 +27,8 @@ from escalation.dispatch import acknowledge, dispatch
 from escalation.models import EscalationEvent, Notification, SweepRun
 from escalation.sweep import sweep
 from issues.intake import Report, report_problem
-from issues.lifecycle import close
 from issues.models import Containment, Problem, Profile, Role, RoleAssignment
-from tests.conftest import make_person
+from tests.conftest import close_without_eightd, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -340,14 +339,14 @@ def test_containment_is_protected_by_csrf(world, people):
 
 def test_a_closed_problem_offers_no_containment_form(world, people):
     problem = log(world.line_a1, people["leader"], 10)
-    close(problem, user=people["leader"])
+    close_without_eightd(problem, user=people["leader"])
     client = client_for(people["leader"])
 
     page = client.get(f"/problems/{problem.pk}/")
     response = client.post(f"/problems/{problem.pk}/contain/", {"action": "x", "done_by": "y", "quantity_secured": 1})
 
     assert 'data-testid="contain-submit"' not in page.content.decode()
-    assert "Stopped: closed at" in page.content.decode()
+    assert "Stopped: contained at" in page.content.decode()
     assert response.status_code == 302
     assert not Containment.objects.exists()
 

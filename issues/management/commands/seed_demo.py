@@ -16,7 +16,7 @@ from escalation.models import EscalationEvent
 from escalation.sweep import alarm_one, escalate_one
 from escalation.tasks import kicks_paused
 from issues.intake import Report, report_problem
-from issues.lifecycle import close, contain
+from issues.lifecycle import close_problem, contain, needs_eightd
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Shift, Station, Workshop
 from issues.scope import assign_role
 
@@ -98,6 +98,18 @@ CONTAINMENTS = [
     "追回成品库存并挑选 / finished stock recalled and sorted",
     "临时增加检验工位 / temporary inspection station added",
 ]
+CAUSE_NOTES = [
+    "刀具磨损超出寿命 / tool worn beyond its life",
+    "夹具定位销松动 / loose locating pin on the fixture",
+    "来料批次尺寸偏上限 / incoming lot at the upper tolerance",
+]
+# A small problem: the control plan already covers it; nothing else to update.
+QUICK_FIX_CHECKLIST = {
+    "pfmea": {"status": "na", "reason": "失效模式已在PFMEA中 / failure mode already in the PFMEA"},
+    "dfmea": {"status": "na", "reason": "非设计问题 / not a design problem"},
+    "control_plan": {"status": "na", "reason": "控制计划已覆盖 / the control plan covers it"},
+    "work_instruction": {"status": "na", "reason": "作业指导书无需更改 / no change to the work instruction"},
+}
 # (line, minutes ago, title, facts): they reach level 4 and 3 live after start-up.
 LIVE_PROBLEMS = [
     ("a1", 2, "OP30 漏气测试失败 / leak test failing at OP30", {"defect_class": "A", "defect_count": 25}),
@@ -269,8 +281,14 @@ class Command(BaseCommand):
             now=contained_at,
         )
         Problem.objects.filter(pk=problem.pk).update(owner=owner)
-        if now - problem.occurred_at > dt.timedelta(days=2) and rng.random() < 0.75:
-            close(problem, user=owner, now=problem.occurred_at + dt.timedelta(days=rng.randint(1, 2)))
+        if now - problem.occurred_at > dt.timedelta(days=2) and rng.random() < 0.75 and not needs_eightd(problem):
+            close_problem(
+                problem,
+                user=owner,
+                cause_note=rng.choice(CAUSE_NOTES),
+                checklist=QUICK_FIX_CHECKLIST,
+                now=problem.occurred_at + dt.timedelta(days=rng.randint(1, 2)),
+            )
         while (problem := Problem.objects.get(pk=problem.pk)).alarm_at and problem.alarm_at <= now:
             alarm_one(problem.pk, problem.alarm_at)
         EscalationEvent.objects.filter(problem=problem).update(expanded_at=F("fired_at"))
