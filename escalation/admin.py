@@ -55,6 +55,10 @@ class EscalationTierForm(RolesAndChannelsForm):
 
 
 class AlarmRuleForm(RolesAndChannelsForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].required = False  # a notice may reach the 8D team alone (AlarmRule.clean)
+
     class Meta:
         model = AlarmRule
         fields = ["plant", "kind", "after_minutes", "roles", "channels"]

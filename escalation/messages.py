@@ -1,5 +1,6 @@
 """What a notification says, in the recipient's language: number, grade, line, title, minutes
-open, tier, and a link. An SMS is cut to fit one message."""
+open, tier, and a link; for an 8D notice, the section and its deadline in the plant's time
+instead of the minutes open, and a link to the section. An SMS is cut to fit one message."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from escalation import ladder
-from escalation.models import AlarmKind, EscalationEvent
+from escalation.models import AlarmKind, EscalationEvent, NoticeKind
+from issues import eightd
+from issues.models import Section, SectionCode
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,26 @@ def tier_name(event: EscalationEvent) -> str:
             1: _("level 1 (general manager)"),
         }
         return names.get(event.level, str(event.level))
+    if event.kind in NoticeKind.values:
+        return notice_name(event)
     return str(AlarmKind(event.kind).label)
 
 
+def notice_name(event: EscalationEvent) -> str:
+    """ "D4 due soon", "D4 overdue"; a rework round after a return says which one."""
+    values = {"section": eightd.section_of_level(event.level), "round": event.level // 10}
+    if event.kind == NoticeKind.SECTION_DUE_SOON:
+        name = _("%(section)s due soon") % values
+    else:
+        name = _("%(section)s overdue") % values
+    if values["round"]:
+        name += " " + _("(rework %(round)s)") % values
+    return name
+
+
 def compose(event: EscalationEvent, language: str, now: dt.datetime) -> Message:
+    if event.kind in NoticeKind.values:
+        return compose_notice(event, language)
     problem = event.problem
     link = settings.SITE_URL.rstrip("/") + reverse("problem_short", args=[problem.pk])
     with translation.override(language):
@@ -75,6 +94,40 @@ def compose(event: EscalationEvent, language: str, now: dt.datetime) -> Message:
             _("QRQC %(grade)s %(number)s %(line)s %(minutes)smin %(short_tier)s: ") % values, problem.title, link
         )
         return Message(subject=subject, text=f"{text} {link}", sms=sms, link=link, language=language)
+
+
+def compose_notice(event: EscalationEvent, language: str) -> Message:
+    """An 8D section due soon or overdue: which section, its deadline in the plant's time."""
+    problem = event.problem
+    code = eightd.section_of_level(event.level)
+    # The deadline as it is now: the event holds when the notice fell due, not the deadline.
+    due = Section.objects.filter(report__problem=problem, code=code).values_list("due_at", flat=True).first()
+    due = timezone.localtime(due or event.due_at, problem.plant.zone)
+    link = settings.SITE_URL.rstrip("/") + reverse("eightd_section", args=[problem.pk, code])
+    with translation.override(language):
+        values = {
+            "grade": problem.grade,
+            "number": problem.number,
+            "line": str(problem.line),
+            "title": problem.title,
+            "code": code,
+            "section": str(SectionCode(code).label),
+            "due": due.strftime("%Y-%m-%d %H:%M"),
+            "short_due": due.strftime("%m-%d %H:%M"),
+        }
+        if event.kind == NoticeKind.SECTION_DUE_SOON:
+            subject = _("[QRQC] 8D %(code)s due soon: %(number)s") % values
+            text = _("%(grade)s problem %(number)s on %(line)s: %(title)s. 8D section “%(section)s” is due %(due)s.")
+            sms_head = _("QRQC %(number)s 8D %(code)s due %(short_due)s: ")
+        else:
+            subject = _("[QRQC] 8D %(code)s overdue: %(number)s") % values
+            text = _(
+                "%(grade)s problem %(number)s on %(line)s: %(title)s. 8D section “%(section)s” was due %(due)s "
+                "and is not submitted yet."
+            )
+            sms_head = _("QRQC %(number)s 8D %(code)s overdue since %(short_due)s: ")
+        sms = fit_sms(sms_head % values, problem.title, link)
+        return Message(subject=subject, text=f"{text % values} {link}", sms=sms, link=link, language=language)
 
 
 def fit_sms(head: str, title: str, link: str) -> str:

@@ -39,6 +39,12 @@ def validate_roles(value) -> None:
         raise ValidationError(_("Give one or more roles from: %(roles)s.") % {"roles": ", ".join(Role.values)})
 
 
+def validate_role_list(value) -> None:
+    """Roles an alarm or notice rule reaches; AlarmRule.clean says when the list may be empty."""
+    if not isinstance(value, list) or any(role not in Role.values for role in value):
+        raise ValidationError(_("Give roles from: %(roles)s.") % {"roles": ", ".join(Role.values)})
+
+
 def validate_channels(value) -> None:
     person_channels = [Channel.PHONE, Channel.SMS, Channel.EMAIL, Channel.INAPP, Channel.WEBHOOK]
     if not isinstance(value, list) or not value or any(channel not in person_channels for channel in value):
@@ -100,14 +106,19 @@ class NoticeKind(models.TextChoices):
 
 
 class AlarmRule(models.Model):
-    """The other alarms of DOMAIN.md §4, sent through the same ledger as the tiers."""
+    """The other alarms of DOMAIN.md §4, and the 8D deadline notices, sent through the same
+    ledger as the tiers. A notice always reaches the problem's owner and 8D team; its roles
+    are the people told besides them (none is allowed)."""
 
     plant = models.ForeignKey("issues.Plant", on_delete=models.CASCADE, related_name="alarm_rules")
-    kind = models.CharField(_("alarm"), max_length=20, choices=AlarmKind.choices)
+    kind = models.CharField(_("alarm or notice"), max_length=20, choices=[*AlarmKind.choices, *NoticeKind.choices])
     after_minutes = models.PositiveIntegerField(
-        _("minutes after occurrence"), null=True, blank=True, help_text=_("Empty for alarms raised by an event.")
+        _("minutes after occurrence"),
+        null=True,
+        blank=True,
+        help_text=_("Empty for alarms raised by an event and for 8D notices."),
     )
-    roles = models.JSONField(_("roles to reach"), validators=[validate_roles])
+    roles = models.JSONField(_("roles to reach"), blank=True, validators=[validate_role_list])
     channels = models.JSONField(_("channels"), validators=[validate_channels])
     history = HistoricalRecords()
 
@@ -119,6 +130,15 @@ class AlarmRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plant} · {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        if self.kind in NoticeKind.values:
+            # A notice is timed by the section's deadline (issues.eightd.next_notice); minutes
+            # here would also make ladder.timed_alarms fire it as a problem alarm.
+            if self.after_minutes is not None:
+                raise ValidationError({"after_minutes": _("8D notices follow the section's deadline: leave empty.")})
+        elif not self.roles:
+            raise ValidationError({"roles": _("An alarm must reach at least one role.")})
 
 
 class WebhookEndpoint(models.Model):

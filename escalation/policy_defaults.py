@@ -1,4 +1,5 @@
-"""The default escalation matrix of DOMAIN.md §4, copied into every new plant as editable rows.
+"""The default escalation matrix of DOMAIN.md §4 and the 8D notice rules, copied into every new
+plant as editable rows.
 
 Material, safety/5S and people problems are not in the source matrix; read as routed like
 quality problems (team leader, then workshop director, ...). Level 4 and 3 are phoned, levels
@@ -46,6 +47,10 @@ DEFAULT_ALARMS = [
     {"kind": "unresolved_week", "after_minutes": 7 * 24 * 60, "roles": [ISC, PM], "channels": ["inapp", "sms"]},
     # a problem report rejected twice → the deputy general manager (raised by the review, not by time)
     {"kind": "rejected_twice", "after_minutes": None, "roles": [DGM], "channels": ["inapp", "sms"]},
+    # 8D deadline notices (issues.eightd.next_notice) always reach the owner and the 8D team;
+    # the roles are who is told besides them: nobody before the deadline, the section chief after.
+    {"kind": "section_due_soon", "after_minutes": None, "roles": [], "channels": ["inapp", "email"]},
+    {"kind": "section_overdue", "after_minutes": None, "roles": [ISC], "channels": ["inapp", "email"]},
 ]
 
 

@@ -1,12 +1,18 @@
 """Who holds a role for a problem: the team leader of its line, the director of its workshop,
-the plant's managers. A tier nobody holds falls through to the next tier up."""
+the plant's managers. A tier nobody holds falls through to the next tier up. An 8D notice
+reaches the problem's owner and 8D team, and the holders of its rule's roles."""
 
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from escalation import ladder
 from issues.models import RoleAssignment
+
+# The "role" recorded for people told of an 8D notice because of the problem, not a role held.
+OWNER, EIGHTD_LEADER, EIGHTD_MEMBER = "problem_owner", "eightd_leader", "eightd_member"
+TEAM_ROLES = {OWNER: _("Problem owner"), EIGHTD_LEADER: _("8D team leader"), EIGHTD_MEMBER: _("8D team member")}
 
 
 def holders(problem, roles) -> list[dict]:
@@ -30,16 +36,30 @@ def _holders(problem, roles) -> tuple[list[dict], set[str]]:
         if assignment.user_id in seen:
             continue
         seen.add(assignment.user_id)
-        profile = getattr(assignment.user, "profile", None)
-        found.append(
-            {
-                "user": assignment.user_id,
-                "username": assignment.user.get_username(),
-                "name": (profile.display_name if profile else "") or assignment.user.get_username(),
-                "role": assignment.role,
-            }
-        )
+        found.append(_entry(assignment.user, assignment.role))
     return found, held
+
+
+def _entry(user, role: str) -> dict:
+    profile = getattr(user, "profile", None)
+    return {
+        "user": user.pk,
+        "username": user.get_username(),
+        "name": (profile.display_name if profile else "") or user.get_username(),
+        "role": role,
+    }
+
+
+def team(problem, report) -> list[dict]:
+    """The problem's owner, the 8D leader and members, once each, active people only."""
+    people = [(problem.owner, OWNER), (report.leader, EIGHTD_LEADER)]
+    people += [(member, EIGHTD_MEMBER) for member in report.members.select_related("profile").order_by("pk")]
+    found, seen = [], set()
+    for user, role in people:
+        if user is not None and user.is_active and user.pk not in seen:
+            seen.add(user.pk)
+            found.append(_entry(user, role))
+    return found
 
 
 def resolve(problem, step: ladder.Step, plan: dict) -> tuple[list[dict], list[str], bool]:
@@ -49,8 +69,27 @@ def resolve(problem, step: ladder.Step, plan: dict) -> tuple[list[dict], list[st
     missing = [role for role in step.roles if role not in held]
     if recipients:
         return recipients, missing, False
+    return _fall_through(problem, step, plan), missing, True
+
+
+def resolve_notice(problem, report, step: ladder.Step, plan: dict) -> tuple[list[dict], list[str], bool]:
+    """(recipients, roles nobody holds, fell through) of an 8D notice: the team first, then
+    the rule's role holders; with nobody at all it falls through as an alarm does."""
+    people = team(problem, report)
+    extra, held = _holders(problem, step.roles) if step.roles else ([], set())
+    known = {person["user"] for person in people}
+    people += [person for person in extra if person["user"] not in known]
+    missing = [role for role in step.roles if role not in held]
+    if people:
+        return people, missing, False
+    return _fall_through(problem, step, plan), missing, True
+
+
+def _fall_through(problem, step: ladder.Step, plan: dict) -> list[dict]:
+    """An empty tier goes to the next one up; an alarm or notice to the managers' tier, then
+    the general manager's."""
     for level in range(step.level - 1, 0, -1) if step.kind == "tier" else (2, 1):
         higher = ladder.tier(plan, level)
         if higher and (recipients := holders(problem, higher.roles)):
-            return recipients, missing, True
-    return [], missing, True
+            return recipients
+    return []

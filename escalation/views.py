@@ -22,12 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from escalation import ladder
+from escalation import ladder, recipients
 from escalation.dispatch import acknowledge
 from escalation.filters import EscalationFilter
 from escalation.forms import ContainmentForm
 from escalation.messages import tier_name
-from escalation.models import LEVELS, Channel, EscalationEvent, Notification, SweepRun
+from escalation.models import LEVELS, Channel, EscalationEvent, NoticeKind, Notification, SweepRun
 from escalation.sweep import climbing
 from issues.export import csv_response, xlsx_response
 from issues.lifecycle import contain
@@ -89,6 +89,11 @@ class Rung:
     roles: list[str] = field(default_factory=list)
 
     @property
+    def is_notice(self) -> bool:
+        """An 8D section's due-soon or overdue notice, listed with the alarms."""
+        return self.event is not None and self.event.kind in NoticeKind.values
+
+    @property
     def late_minutes(self) -> int:
         """Fired this long after it was due (a problem logged late fires its due tiers at once)."""
         if self.event is None or self.due_at is None:
@@ -123,8 +128,14 @@ class Timeline:
         at = self.problem.escalate_at
         return bool(at and self.climbing and at <= self.now)
 
+    @property
+    def has_notices(self) -> bool:
+        return any(rung.is_notice for rung in self.alarms)
+
 
 def _role_label(role: str) -> str:
+    if role in recipients.TEAM_ROLES:  # told of an 8D notice as the owner or a team member
+        return str(recipients.TEAM_ROLES[role])
     try:
         return str(Role(role).label)
     except ValueError:
@@ -226,6 +237,8 @@ def timeline(problem: Problem, viewer=None, now: dt.datetime | None = None) -> T
             rungs.append(_fired_rung(event, viewer_id))
     rungs.sort(key=lambda rung: -rung.level)
     alarms = [_fired_rung(event, viewer_id) for event in events if event.kind != EscalationEvent.TIER]
+    # Notices fired by one sweep read D0 to D8 (the ledger orders tiers fired at once 4 to 1).
+    alarms.sort(key=lambda rung: (rung.event.fired_at, rung.level if rung.is_notice else 0))
     stopped = _stopped(problem)
     return Timeline(
         problem=problem,

@@ -1,26 +1,33 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from issues.facts import facts_for
 from issues.models import (
+    EightDReport,
     FailureMode,
+    Lesson,
     Line,
     Plant,
     Problem,
     Profile,
     RoleAssignment,
+    Section,
+    SectionDeadline,
     Shift,
+    SolvingPolicy,
     Station,
     ThresholdRule,
     ThresholdTable,
     Workshop,
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
-from issues.scope import sync_user_groups, visible_plants
+from issues.scope import sync_user_groups, visible_lines, visible_plants
 from issues.thresholds import next_version
 
 
@@ -34,6 +41,20 @@ class PlantScopedAdmin(SimpleHistoryAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(**{f"{self.plant_path}__in": visible_plants(request.user)})
+
+    def _require_in_scope(self, request, object_id) -> None:
+        """simple_history's history pages look the row up unscoped (and the version page can
+        revert it): another plant's row must be a 404 there too."""
+        if not request.user.is_superuser and self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class WorkshopInline(admin.TabularInline):
@@ -274,3 +295,135 @@ class PersonAdmin(UserAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         sync_user_groups(form.instance)
+
+
+# --- problem solving (8D) -----------------------------------------------------------------
+
+
+class SolvingPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SolvingPolicy
+        fields = ["eightd_grades", "rework_days", "due_soon_hours"]
+
+    def clean_eightd_grades(self) -> str:
+        letters = self.cleaned_data["eightd_grades"].strip().upper()
+        if set(letters) - set("ABC") or len(set(letters)) != len(letters):
+            raise forms.ValidationError(_("Use the letters A, B and C, each at most once (for example AB)."))
+        return "".join(sorted(letters))
+
+
+class SectionDeadlineInline(admin.TabularInline):
+    """Every plant has one row per section (issues.eightd.seed_solving_policy); only the days change."""
+
+    model = SectionDeadline
+    extra = 0
+    fields = ["section", "days"]
+    readonly_fields = ["section"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SolvingPolicy)
+class SolvingPolicyAdmin(PlantScopedAdmin):
+    form = SolvingPolicyForm
+    list_display = ["plant", "eightd_grades", "rework_days", "due_soon_hours"]
+    fields = ["plant", "eightd_grades", "rework_days", "due_soon_hours"]
+    readonly_fields = ["plant"]
+    inlines = [SectionDeadlineInline]
+
+    def has_add_permission(self, request):
+        return False  # every plant gets one when it is created (Plant.save)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a plant must always have one
+
+
+class SectionInline(admin.TabularInline):
+    """Where each answer stands; the answers themselves are written and reviewed in the app."""
+
+    model = Section
+    extra = 0
+    fields = ["code", "state", "due_at", "returns"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("issues.view_eightdreport")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EightDReport)
+class EightDReportAdmin(PlantScopedAdmin):
+    plant_path = "problem__plant"
+    list_display = ["problem_number", "leader", "returns", "created_at"]
+    list_filter = [("problem__plant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["problem__number", "problem__title", "customer", "part_number"]
+    list_select_related = ["problem", "leader"]
+    date_hierarchy = "created_at"
+    fields = ["problem", "customer", "part_number", "part_name", "leader", "members", "returns", "copied_from"]
+    readonly_fields = ["problem", "leader", "members", "returns", "copied_from"]
+    inlines = [SectionInline]
+
+    @admin.display(description=_("problem"), ordering="problem__number")
+    def problem_number(self, report: EightDReport) -> str:
+        return report.problem.number
+
+    def has_add_permission(self, request):
+        return False  # started from the problem page (issues.solving.start_report)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LessonForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        plant_id = self.instance.plant_id
+        mode, line = cleaned.get("failure_mode"), cleaned.get("line")
+        if mode is not None and mode.plant_id != plant_id:
+            self.add_error("failure_mode", _("Choose one of this plant's failure modes."))
+        if line is not None and line.workshop.plant_id != plant_id:
+            self.add_error("line", _("Choose one of this plant's lines."))
+        return cleaned
+
+
+@admin.register(Lesson)
+class LessonAdmin(PlantScopedAdmin):
+    """The quality department's library: closing an 8D writes the entry, they polish it."""
+
+    form = LessonForm
+    list_display = ["title", "plant", "line", "failure_mode", "cause_family", "learned_on"]
+    list_filter = [("plant", admin.RelatedOnlyFieldListFilter), "cause_family"]
+    search_fields = ["title", "lesson", "root_cause", "actions", "product", "problem__number"]
+    list_select_related = ["plant", "line", "failure_mode"]
+    fields = [
+        "plant",
+        "problem",
+        "learned_on",
+        "title",
+        "lesson",
+        "root_cause",
+        "actions",
+        "product",
+        "failure_mode",
+        "line",
+        "cause_family",
+    ]
+    readonly_fields = ["plant", "problem", "learned_on"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "failure_mode":
+            kwargs["queryset"] = FailureMode.objects.filter(plant__in=visible_plants(request.user))
+        elif db_field.name == "line":
+            kwargs["queryset"] = visible_lines(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return False  # closing an 8D writes the entry (issues.lifecycle.learn_from)

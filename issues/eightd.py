@@ -201,3 +201,8 @@ def notice_level(code: str, returns: int) -> int:
     """The ledger keeps one event per (problem, kind, level): a level per section and rework
     round (D4 first round 4, after one return 14, …) lets each round be noticed once."""
     return returns * 10 + SECTIONS.index(code)
+
+
+def section_of_level(level: int) -> str:
+    """The section a notice event's level (notice_level) stands for."""
+    return SECTIONS[level % 10]

@@ -32,6 +32,9 @@ def problem_rows(problems):
         _("Why this grade"),
         _("Special team required"),
         _("Reported by"),
+        _("Owner"),
+        _("Closure due"),
+        _("Closed at"),
     ]
     for problem in problems:
         yield [
@@ -51,6 +54,9 @@ def problem_rows(problems):
             problem.explanation(language),
             _("yes") if problem.special_team_required else "",
             problem.reported_by.get_username(),
+            problem.owner.get_username() if problem.owner else "",
+            problem.due_date.isoformat() if problem.due_date else "",
+            timezone.localtime(problem.closed_at).strftime("%Y-%m-%d %H:%M") if problem.closed_at else "",
         ]
 
 
@@ -92,3 +98,36 @@ def xlsx_response(rows, filename: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
     return response
+
+
+def lesson_rows(lessons):
+    """The lessons-learned library as a sheet (issue #4)."""
+    yield [
+        _("Learned on"),
+        _("Plant"),
+        _("Workshop"),
+        _("Line"),
+        _("Failure mode"),
+        _("Product"),
+        _("Cause family"),
+        _("Title"),
+        _("Lesson learned"),
+        _("Root cause"),
+        _("Actions"),
+        _("Problem"),
+    ]
+    for lesson in lessons:
+        yield [
+            lesson.learned_on.isoformat(),
+            str(lesson.plant),
+            str(lesson.line.workshop) if lesson.line else "",
+            str(lesson.line or ""),
+            str(lesson.failure_mode or ""),
+            lesson.product,
+            lesson.get_cause_family_display(),
+            lesson.title,
+            lesson.lesson,
+            lesson.root_cause,
+            lesson.actions,
+            lesson.problem.number,
+        ]

@@ -1,10 +1,14 @@
+from zoneinfo import ZoneInfo
+
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from issues.models import Category, FailureMode, Grade, Line, Plant, Problem, Workshop
+from issues.models import Category, CauseFamily, FailureMode, Grade, Lesson, Line, Plant, Problem, Workshop
 from issues.scope import scope_filter, visible_plants
 
 
@@ -54,6 +58,36 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = IdsField
 
 
+# --- owner and closure date (issue #4, the problem lifecycle) ------------------------------
+def _people(request):
+    """Anyone holding a role in the reader's plants: who may own a problem there."""
+    if request is None:
+        return get_user_model().objects.none()
+    holders = get_user_model().objects.filter(role_assignments__plant__in=_plants(request))
+    return holders.distinct().select_related("profile").order_by("profile__display_name", "username")
+
+
+class PeopleField(IdsField):
+    def label_from_instance(self, user) -> str:
+        return str(getattr(user, "profile", None) or user.get_username())
+
+
+class PeopleFilter(IdsFilter):
+    field_class = PeopleField
+
+
+def filter_overdue(queryset, name, value):
+    """Closure date passed (before today in the problem's plant) and neither closed nor cancelled."""
+    if value is None:
+        return queryset
+    now = timezone.now()
+    late = Q(pk__in=[])
+    for zone in Plant.objects.order_by().values_list("timezone", flat=True).distinct():
+        late |= Q(plant__timezone=zone, due_date__lt=timezone.localtime(now, ZoneInfo(zone)).date())
+    late &= ~Q(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
+    return queryset.filter(late) if value else queryset.exclude(late)
+
+
 class ProblemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
@@ -77,6 +111,9 @@ class ProblemFilter(django_filters.FilterSet):
     )
     failure_mode = IdsFilter(label=_("Failure mode"), queryset=_failure_modes, distinct=False)
     special_team_required = django_filters.BooleanFilter(label=_("Special team required"))
+    owner = PeopleFilter(label=_("Owner"), queryset=_people, distinct=False)
+    no_owner = django_filters.BooleanFilter(label=_("No owner"), field_name="owner", lookup_expr="isnull")
+    overdue = django_filters.BooleanFilter(label=_("Closure overdue"), method=filter_overdue)
     order = django_filters.OrderingFilter(
         label=_("Sort"),
         fields=(("occurred_at", "occurred"), ("grade", "grade"), ("number", "number"), ("line__code", "line")),
@@ -109,6 +146,71 @@ class ProblemFilter(django_filters.FilterSet):
                 Q(number__icontains=word)
                 | Q(title__icontains=word)
                 | Q(description__icontains=word)
+                | Q(failure_mode__name_en__icontains=word)
+                | Q(failure_mode__name_zh__icontains=word)
+            )
+        return queryset
+
+
+# --- the lessons-learned library (issue #4) -----------------------------------------------
+# The library is plant-wide (Lesson.objects.visible_to), so its place filters offer every
+# workshop and line of the reader's plants, not only those of a line-scoped role.
+def _plant_workshops(request):
+    return Workshop.objects.filter(plant__in=_plants(request)) if request else Workshop.objects.none()
+
+
+def _plant_lines(request):
+    if request is None:
+        return Line.objects.none()
+    return Line.objects.filter(workshop__plant__in=_plants(request)).select_related("workshop")
+
+
+class LessonFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
+    workshop = IdsFilter(label=_("Workshop"), field_name="line__workshop", queryset=_plant_workshops, distinct=False)
+    line = IdsFilter(label=_("Line"), queryset=_plant_lines, distinct=False)
+    failure_mode = IdsFilter(label=_("Failure mode"), queryset=_failure_modes, distinct=False)
+    cause_family = django_filters.MultipleChoiceFilter(
+        label=_("Cause family"), choices=CauseFamily.choices, widget=forms.CheckboxSelectMultiple
+    )
+    product = django_filters.CharFilter(label=_("Product"), lookup_expr="icontains")
+    learned = django_filters.DateFromToRangeFilter(
+        label=_("Learned between"),
+        field_name="learned_on",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+    order = django_filters.OrderingFilter(
+        label=_("Sort"),
+        fields=(
+            ("learned_on", "learned"),
+            ("failure_mode__name_en", "failure_mode"),
+            ("line__code", "line"),
+            ("cause_family", "cause_family"),
+            ("product", "product"),
+        ),
+        field_labels={
+            "learned_on": _("Learned on"),
+            "failure_mode__name_en": _("Failure mode"),
+            "line__code": _("Line"),
+            "cause_family": _("Cause family"),
+            "product": _("Product"),
+        },
+    )
+
+    class Meta:
+        model = Lesson
+        fields = ["q", "plant", "workshop", "line", "failure_mode", "cause_family", "product", "learned"]
+
+    def search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(lesson__icontains=word)
+                | Q(root_cause__icontains=word)
+                | Q(actions__icontains=word)
+                | Q(product__icontains=word)
+                | Q(problem__number__icontains=word)
                 | Q(failure_mode__name_en__icontains=word)
                 | Q(failure_mode__name_zh__icontains=word)
             )

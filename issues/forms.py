@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
 from issues.facts import FACTS, clean_facts
 from issues.intake import Report, failure_mode_named, validate_occurred_at
 from issues.models import Category, CauseFamily, Kind, Shift, Station
 from issues.photos import resized_jpeg
 from issues.scope import visible_lines
+from issues.sections import DOCUMENTS, PersonField, checklist_from
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -173,3 +175,119 @@ class ProblemForm(forms.Form):
                 line.workshop.plant, data["failure_mode"], data["category"], create=create_failure_mode
             ),
         )
+
+
+# --- The problem lifecycle on the problem page (issues/lifecycle_views.py) -----------------
+
+
+class AssignOwnerForm(forms.Form):
+    """The chair names an owner from the plant's people and a closure date."""
+
+    owner = PersonField(label=_("Owner"))
+    due_date = forms.DateField(label=_("Closure due"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, people, today, current_due=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people
+        self.today, self.current_due = today, current_due
+
+    def clean_due_date(self):
+        due = self.cleaned_data["due_date"]
+        # An overdue date may stay as it is when only the owner changes; a new one must be ahead.
+        if due < self.today and due != self.current_due:
+            raise ValidationError(
+                _("The closure date cannot be before today (%(today)s)."), params={"today": self.today.isoformat()}
+            )
+        return due
+
+
+class NoteForm(forms.Form):
+    """One required text: a cause note, what a failed verification found, why a problem reopens."""
+
+    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = label
+
+
+DOCUMENT_CHOICES = [(UPDATED, _("Updated")), (NOT_APPLICABLE, _("Not applicable"))]
+
+
+class CloseForm(forms.Form):
+    """Closing: the cause note where the grade needs no 8D, and the D7 document checklist where
+    no 8D report gives it. Field names are D7's, so issues.sections.checklist_from reads both."""
+
+    def __init__(self, *args, with_cause: bool, with_checklist: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.with_checklist = with_checklist
+        if with_cause:
+            self.fields["cause_note"] = forms.CharField(
+                label=_("Cause"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+            )
+        if with_checklist:
+            for item in CHECKLIST:
+                # Not required: checklist_errors gives the one message for a missing choice.
+                self.fields[f"{item}_status"] = forms.ChoiceField(
+                    label=DOCUMENTS[item], choices=DOCUMENT_CHOICES, required=False, widget=forms.RadioSelect
+                )
+                self.fields[f"{item}_reference"] = forms.CharField(
+                    label=_("Reference and revision"), max_length=120, required=False
+                )
+                self.fields[f"{item}_reason"] = forms.CharField(
+                    label=_("Why not applicable"), max_length=300, required=False
+                )
+
+    def checklist(self) -> dict[str, dict] | None:
+        """The checklist as entered (raw values on a form with errors)."""
+        if not self.with_checklist:
+            return None
+        names = [name for name in self.fields if name.startswith(CHECKLIST)]
+        values = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return checklist_from({name: values.get(name, self[name].value()) for name in names})
+
+    def rows(self) -> list[dict]:
+        """One row per document, with its three fields and its error."""
+        return [
+            {
+                "label": DOCUMENTS[item],
+                "status": self[f"{item}_status"],
+                "reference": self[f"{item}_reference"],
+                "reason": self[f"{item}_reason"],
+                "errors": [
+                    *self[f"{item}_status"].errors,
+                    *self[f"{item}_reference"].errors,
+                    *self[f"{item}_reason"].errors,
+                ],
+            }
+            for item in CHECKLIST
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.with_checklist:
+            checklist = self.checklist()
+            for item, message in checklist_errors(checklist).items():
+                # The message goes on the field that is missing, so that input is highlighted.
+                missing = {UPDATED: "reference", NOT_APPLICABLE: "reason"}.get(checklist[item]["status"], "status")
+                self.add_error(f"{item}_{missing}", message)
+        return cleaned
+
+
+class DuplicateForm(forms.Form):
+    """Cancel as a duplicate: the number of the problem that is kept, among those the user sees."""
+
+    number = forms.CharField(label=_("Number of the problem that is kept"), max_length=40)
+    reason = forms.CharField(
+        label=_("Reason (optional)"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, problems, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems = problems
+
+    def clean_number(self):
+        kept = self.problems.filter(number__iexact=self.cleaned_data["number"]).first()
+        if kept is None:
+            raise ValidationError(_("No problem with this number that you can see."))
+        return kept

@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from escalation import ladder
 from escalation import tasks as escalation_tasks
 from escalation.models import Notification
 from issues import eightd
-from issues.models import Containment, EightDReport, Lesson, Problem, SectionDeadline, SolvingPolicy
+from issues.models import Containment, EightDReport, Lesson, Problem, Section, SectionDeadline, SolvingPolicy
 from issues.sections import checklist_from
 
 Status = Problem.Status
@@ -52,8 +52,10 @@ def _locked(problem: Problem) -> Problem:
     return Problem.objects.select_for_update().get(pk=problem.pk)
 
 
-def _check(problem: Problem, target: str) -> None:
-    if not allowed(problem.status, target):
+def _check(problem: Problem, target: str, source: str | None = None) -> None:
+    """`source`: the one status a verb moves from, where two verbs share a target (verifying
+    goes back to acting only as a failed verification, with its reason)."""
+    if not allowed(problem.status, target) or source not in (None, problem.status):
         raise TransitionRefused(
             _("A problem that is “%(current)s” cannot become “%(target)s”.")
             % {"current": Status(problem.status).label, "target": Status(target).label}
@@ -127,18 +129,19 @@ def advance_by_answers(problem: Problem, done_sections, *, user, now: dt.datetim
     fields = ["status"]
     if problem.contained_at is None:
         fields += _mark_contained(problem, now)
-    reason = f"8D: {Status(problem.status).label} → {Status(target).label}"
+    with translation.override("en"):  # history reasons are stored in one language, whoever reviews
+        reason = f"8D: {Status(problem.status).label} → {Status(target).label}"
     problem.status = target
     _save(problem, user, reason, fields)
     return problem
 
 
-def _manual_stage(problem: Problem, target: str, *, user, reason: str, **changes) -> Problem:
+def _manual_stage(problem: Problem, target: str, *, source: str, user, reason: str, **changes) -> Problem:
     with transaction.atomic():
         problem = _locked(problem)
         if EightDReport.objects.filter(problem=problem).exists():
             raise TransitionRefused(_("This problem moves on as its 8D answers are accepted."))
-        _check(problem, target)
+        _check(problem, target, source)
         problem.status = target
         for field, value in changes.items():
             setattr(problem, field, value)
@@ -149,21 +152,25 @@ def _manual_stage(problem: Problem, target: str, *, user, reason: str, **changes
 def record_cause(problem: Problem, *, user, note: str) -> Problem:
     if not note.strip():
         raise TransitionRefused(_("Write a short cause note."))
-    return _manual_stage(problem, Status.ANALYSED, user=user, reason="cause found", cause_note=note.strip())
+    return _manual_stage(
+        problem, Status.ANALYSED, source=Status.CONTAINED, user=user, reason="cause found", cause_note=note.strip()
+    )
 
 
 def start_actions(problem: Problem, *, user) -> Problem:
-    return _manual_stage(problem, Status.ACTING, user=user, reason="actions started")
+    return _manual_stage(problem, Status.ACTING, source=Status.ANALYSED, user=user, reason="actions started")
 
 
 def start_verification(problem: Problem, *, user) -> Problem:
-    return _manual_stage(problem, Status.VERIFYING, user=user, reason="verifying")
+    return _manual_stage(problem, Status.VERIFYING, source=Status.ACTING, user=user, reason="verifying")
 
 
 def verification_failed(problem: Problem, *, user, reason: str) -> Problem:
     if not reason.strip():
         raise TransitionRefused(_("Say what the verification found."))
-    return _manual_stage(problem, Status.ACTING, user=user, reason=f"verification failed: {reason.strip()}")
+    return _manual_stage(
+        problem, Status.ACTING, source=Status.VERIFYING, user=user, reason=f"verification failed: {reason.strip()}"
+    )
 
 
 def assign_owner(problem: Problem, *, user, owner, due_date: dt.date | None, now: dt.datetime | None = None) -> Problem:
@@ -220,7 +227,10 @@ def close_problem(
         if blockers:
             raise TransitionRefused(" ".join(blockers))
         report = EightDReport.objects.filter(problem=problem).first()
-        problem.closure_checklist = _d7_checklist(report) if report else checklist
+        if report is not None:
+            problem.closure_checklist = _d7_checklist(report)
+        elif checklist is not None:  # none given: the one kept from an earlier closure passed
+            problem.closure_checklist = checklist
         if cause_note is not None:
             problem.cause_note = cause_note.strip()
         problem.status, problem.closed_at = Status.CLOSED, now
@@ -232,7 +242,8 @@ def close_problem(
             ["status", "closed_at", "escalate_at", "alarm_at", "closure_checklist", "cause_note"],
         )
         stop_repeat_calls(problem)
-        if report is not None:
+        # An 8D the grade did not need may close unfinished: only an accepted D7 is a lesson.
+        if report is not None and report.sections.filter(code="D7", state=Section.State.ACCEPTED).exists():
             learn_from(report, now)
     return problem
 
@@ -282,8 +293,19 @@ def reopen(problem: Problem, *, user, reason: str, now: dt.datetime | None = Non
             f"reopened: {reason.strip()}",
             ["status", "closed_at", "contained_at", "escalate_at", "alarm_at"],
         )
+        _reschedule_notices(problem)
         transaction.on_commit(escalation_tasks.kick)
     return problem
+
+
+def _reschedule_notices(problem: Problem) -> None:
+    """The sweep drops the notices of a closed problem's open 8D sections; reopening brings them back."""
+    from issues.solving import schedule_notice  # solving builds on this module
+
+    policy = policy_for(problem)
+    for section in Section.objects.filter(report__problem=problem, state__in=["todo", "draft", "returned"]):
+        schedule_notice(section, policy)
+        section.save(update_fields=["notice_at"])
 
 
 def cancel_as_duplicate(problem: Problem, *, user, duplicate_of: Problem, reason: str = "") -> Problem:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
 from issues.models import CauseFamily
@@ -22,7 +23,12 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 YES_NO = [("", "–"), ("yes", _("Yes")), ("no", _("No"))]
 YES_NO_NA = [*YES_NO, ("na", _("Not applicable"))]
-EFFECTIVE = [("", "–"), ("pending", _("Pending")), ("yes", _("Effective")), ("no", _("Not effective"))]
+EFFECTIVE = [
+    ("", "–"),
+    ("pending", pgettext_lazy("effectiveness", "Pending")),
+    ("yes", _("Effective")),
+    ("no", _("Not effective")),
+]
 ACTION_STATUS = [("planned", _("Planned")), ("in_progress", _("In progress")), ("done", _("Done"))]
 STOCK_LOCATIONS = [
     ("line", _("On the line")),
@@ -89,6 +95,11 @@ class RowForm(forms.Form):
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         set_people(self, people)
+        # A select without a blank choice posts its first choice even from an untouched extra
+        # row; with that choice as the starting value the row counts as unchanged and is skipped.
+        for field in self.fields.values():
+            if type(field) is forms.ChoiceField and field.initial is None and field.choices[0][0] != "":
+                field.initial = field.choices[0][0]
 
 
 # D0 ---------------------------------------------------------------------------------------
@@ -114,7 +125,7 @@ class MemberRow(RowForm):
 
 
 class D1Form(SectionForm):
-    leader = PersonField(label=_("Team leader"))
+    leader = PersonField(label=pgettext_lazy("8D", "Team leader"))
     champion = PersonField(label=_("Champion (management sponsor)"), required=False)
     tables = {"members": MemberRow}
     min_rows = {"members": 1}

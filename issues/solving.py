@@ -79,7 +79,11 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
 
 
 def _locked(section: Section) -> Section:
-    return Section.objects.select_for_update().select_related("report__problem").get(pk=section.pk)
+    """The section's row, locked; a closed or cancelled problem's 8D takes no more answers."""
+    section = Section.objects.select_for_update().select_related("report__problem").get(pk=section.pk)
+    if section.report.problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+        raise TransitionRefused(_("The problem is closed or cancelled: reopen it first."))
+    return section
 
 
 def _save(section: Section, user, reason: str, fields: list[str]) -> None:
@@ -194,8 +198,6 @@ def reopen_section(section: Section, *, user, reason: str, now: dt.datetime | No
     with transaction.atomic():
         section = _locked(section)
         _refuse_unless(section, State.ACCEPTED, State.NOT_APPLICABLE)
-        if section.report.problem.status == Problem.Status.CLOSED:
-            raise TransitionRefused(_("Reopen the problem first."))
         section.state, section.done_at, section.review_note = State.DRAFT, None, reason.strip()
         fields = [
             "state",

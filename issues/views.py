@@ -21,17 +21,26 @@ from issues.facts import clean_facts, facts_for
 from issues.filters import ProblemFilter
 from issues.forms import ProblemForm
 from issues.intake import Report, failure_mode_named, grade_report, report_problem, shift_at
+from issues.lifecycle_views import flag, lifecycle_context
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
 from issues.scope import can_see_line, scope_of, visible_lines, visible_plants
 
-PROBLEM_RELATED = ("plant", "line__workshop", "shift", "failure_mode", "reported_by", "threshold_table")
+PROBLEM_RELATED = (
+    "plant",
+    "line__workshop",
+    "shift",
+    "failure_mode",
+    "reported_by",
+    "threshold_table",
+    "owner__profile",
+)
 
 
 def home(request):
     since = timezone.now() - dt.timedelta(hours=24)
     visible = Problem.objects.visible_to(request.user)
-    recent = visible.filter(occurred_at__gte=since).select_related(*PROBLEM_RELATED)[:20]
+    recent = flag(visible.filter(occurred_at__gte=since).select_related(*PROBLEM_RELATED)[:20], timezone.now())
     counts = visible.open().aggregate(
         a=Count("pk", filter=Q(grade="A")), b=Count("pk", filter=Q(grade="B")), c=Count("pk", filter=Q(grade="C"))
     )
@@ -130,9 +139,11 @@ def grade_preview(request):
 
 
 @permission_required("issues.view_problem", raise_exception=True)
-def problem_detail(request, pk: int, containment_form=None):
-    """`containment_form`: a bound form with errors, when escalation.views.contain_problem re-renders."""
+def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None):
+    """`containment_form`: a bound form with errors, when escalation.views.contain_problem re-renders;
+    `lifecycle_forms`: the same for the actions of issues.lifecycle_views."""
     from escalation.views import problem_context
+    from issues.eightd_views import summary_context
 
     problem = get_object_or_404(Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED), pk=pk)
     language = get_language() or "en"
@@ -153,6 +164,8 @@ def problem_detail(request, pk: int, containment_form=None):
             "changes": changes,
             "facts": _readable_facts(problem),
             **problem_context(request, problem, containment_form),
+            **summary_context(request, problem),
+            "lifecycle": lifecycle_context(request, problem, lifecycle_forms),
         },
     )
 
@@ -178,6 +191,7 @@ def problem_list(request):
         rows = problem_rows(problems[:50_000])
         return (csv_response if export == "csv" else xlsx_response)(rows, f"qrqc-problems-{stamp}")
     page = Paginator(problems, 50).get_page(request.GET.get("page"))
+    page.object_list = flag(page.object_list, timezone.now())
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -172,6 +172,13 @@ QRQC_PHOTO_MAX_BYTES = env_int("QRQC_PHOTO_MAX_BYTES", 15 * 1024 * 1024)
 QRQC_PHOTO_MAX_COUNT = env_int("QRQC_PHOTO_MAX_COUNT", 8)
 QRQC_PHOTO_MAX_EDGE = env_int("QRQC_PHOTO_MAX_EDGE", 1600)
 
+# Printouts (8D PDF): a TrueType font with Chinese glyphs (of a .ttc collection, its first face),
+# embedded in every PDF so Chinese renders on the customer's side too.
+QRQC_PDF_FONT = env_str("QRQC_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+# 8D attachments (issues/attachments.py): per file, and per section.
+QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
+
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (works across
 # processes, beat included, with no server).
 REDIS_URL = env_str("REDIS_URL")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from issues.models.plant import Line, Plant
@@ -82,7 +83,7 @@ class EightDReport(models.Model):
         null=True,
         blank=True,
         related_name="led_eightd_reports",
-        verbose_name=_("team leader"),
+        verbose_name=pgettext_lazy("8D", "team leader"),
     )
     # Kept in step with section D1 so permission checks need no JSON.
     members = models.ManyToManyField(
@@ -122,7 +123,7 @@ class Section(models.Model):
     code = models.CharField(_("section"), max_length=2, choices=SectionCode.choices)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.TODO)
     content = models.JSONField(_("answer"), default=dict, blank=True)
-    due_at = models.DateTimeField(_("due"))
+    due_at = models.DateTimeField(_("deadline"))
     returns = models.PositiveSmallIntegerField(_("times returned"), default=0)
     review_note = models.TextField(_("reviewer's note"), blank=True)
     na_reason = models.TextField(_("why not applicable"), blank=True)

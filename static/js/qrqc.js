@@ -64,3 +64,24 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("DOMContentLoaded", tick);
   setInterval(tick, 1000);
 })();
+
+// 8D row tables: "Add a row" copies the formset's empty row (its <template>), numbered by the
+// TOTAL_FORMS count. Without JavaScript the button stays hidden and each save adds an empty row.
+(() => {
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-add-row]").forEach((button) => { button.hidden = false; });
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-add-row]");
+    if (!button) return;
+    const set = button.closest("[data-formset]");
+    const prefix = set.dataset.formset;
+    const total = set.querySelector(`input[name="${prefix}-TOTAL_FORMS"]`);
+    const most = Number(set.querySelector(`input[name="${prefix}-MAX_NUM_FORMS"]`).value);
+    const count = Number(total.value);
+    if (count >= most) return;
+    const row = set.querySelector("template").innerHTML.replaceAll("__prefix__", String(count));
+    set.querySelector("tbody").insertAdjacentHTML("beforeend", row);
+    total.value = String(count + 1);
+  });
+})();

@@ -335,6 +335,8 @@ def test_every_new_plant_gets_the_domain_matrix_as_its_policy(world, category, l
         "no_owner": (2 * DAY, ["inspection_section_chief"]),
         "unresolved_week": (7 * DAY, ["inspection_section_chief", "production_manager"]),
         "rejected_twice": (None, ["deputy_general_manager"]),
+        "section_due_soon": (None, []),
+        "section_overdue": (None, ["inspection_section_chief"]),
     }
 
 

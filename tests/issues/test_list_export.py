@@ -14,6 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from issues.intake import Report, report_problem
+from issues.lifecycle import assign_owner
 from issues.models import Problem, Role
 from issues.scope import assign_role
 
@@ -37,6 +38,9 @@ HEADER = [
     "Why this grade",
     "Special team required",
     "Reported by",
+    "Owner",
+    "Closure due",
+    "Closed at",
 ]
 
 
@@ -259,6 +263,7 @@ def test_the_csv_export_has_a_header_and_one_row_per_filtered_problem(world, boa
     assert row["Failure mode"] == "Burr"
     assert row["Why this grade"] == "A: 25 A-class defects intermittently this shift, limit n > 20"
     assert row["Reported by"] == "qe"
+    assert (row["Owner"], row["Closure due"], row["Closed at"]) == ("", "", "")
     assert row["Occurred at"] == timezone.localtime(burr.occurred_at, SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
@@ -374,3 +379,12 @@ def test_the_list_sorts_by_the_chosen_column(board, qe_client, order, expected):
 def test_the_problem_page_links_to_the_other_problems_of_its_failure_mode(board, qe_client, failure_mode):
     html = qe_client.get(f"/problems/{board['burr'].pk}/").content.decode()
     assert f'href="/problems/?failure_mode={failure_mode.pk}"' in html
+
+
+def test_the_export_names_the_owner_and_the_closure_date_the_chair_set(board, qe_client, quality_engineer):
+    assign_owner(board["burr"], user=quality_engineer, owner=quality_engineer, due_date=dt.date(2031, 5, 6))
+
+    rows = read_csv(qe_client.get("/problems/", {"export": "csv", "grade": "A"}))
+
+    row = dict(zip(HEADER, rows[1], strict=True))
+    assert (row["Owner"], row["Closure due"]) == ("qe", "2031-05-06")

@@ -1,5 +1,5 @@
 """A realistic demo plant: two workshops, six lines, three shifts, a person in every role,
-and three weeks of problems graded by the real threshold table."""
+three weeks of problems graded by the real threshold table, and their 8D reports."""
 
 from __future__ import annotations
 
@@ -7,17 +7,34 @@ import datetime as dt
 import random
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.signals import pre_create_historical_record
 
 from escalation.models import EscalationEvent
-from escalation.sweep import alarm_one, escalate_one
+from escalation.sweep import alarm_one, escalate_one, notice_one
 from escalation.tasks import kicks_paused
+from issues import solving
 from issues.intake import Report, report_problem
-from issues.lifecycle import close_problem, contain, needs_eightd
-from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Shift, Station, Workshop
+from issues.lifecycle import assign_owner, close_problem, contain, needs_eightd
+from issues.management.demo_eightd import (
+    CUSTOMER,
+    HOUR,
+    PARTS,
+    RETURN_REASON,
+    SPECIALISTS,
+    STORIES,
+    Stage,
+    answers,
+    draft_d3,
+    story_of,
+    thin_d4,
+    timeline,
+)
+from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Station, Workshop
 from issues.scope import assign_role
 
 DEMO_PASSWORD = "qrqc-demo"
@@ -65,7 +82,9 @@ FAILURE_MODES = [
     ("material", "Material shortage", "缺料"),
     ("material", "Supplier part defective", "来料不良"),
     ("safety", "Guard removed", "防护罩拆除"),
+    ("safety", "Slippery floor", "地面湿滑"),
     ("people", "Operator absent", "员工缺勤"),
+    ("people", "Untrained stand-in", "顶岗人员未培训"),
 ]
 # (username, display name, role, scope kind, scope code)
 PEOPLE = [
@@ -98,11 +117,6 @@ CONTAINMENTS = [
     "追回成品库存并挑选 / finished stock recalled and sorted",
     "临时增加检验工位 / temporary inspection station added",
 ]
-CAUSE_NOTES = [
-    "刀具磨损超出寿命 / tool worn beyond its life",
-    "夹具定位销松动 / loose locating pin on the fixture",
-    "来料批次尺寸偏上限 / incoming lot at the upper tolerance",
-]
 # A small problem: the control plan already covers it; nothing else to update.
 QUICK_FIX_CHECKLIST = {
     "pfmea": {"status": "na", "reason": "失效模式已在PFMEA中 / failure mode already in the PFMEA"},
@@ -110,40 +124,26 @@ QUICK_FIX_CHECKLIST = {
     "control_plan": {"status": "na", "reason": "控制计划已覆盖 / the control plan covers it"},
     "work_instruction": {"status": "na", "reason": "作业指导书无需更改 / no change to the work instruction"},
 }
-# (line, minutes ago, title, facts): they reach level 4 and 3 live after start-up.
+# (line, minutes ago, title, failure mode, cause family, facts): they reach level 4 and 3 live
+# after start-up; a1 and a2 repeat the 8Ds closed on those lines ("already known?").
 LIVE_PROBLEMS = [
-    ("a1", 2, "OP30 漏气测试失败 / leak test failing at OP30", {"defect_class": "A", "defect_count": 25}),
-    ("a2", 4, "螺栓扭矩偏低 / bolt torque low", {"defect_class": "A", "defect_count": 14}),
-    ("m1", 27, "孔径超差批量 / bore oversize, batch", {"batch_problem": True}),
-]
+    ("a1", 2, "OP30 漏气测试失败 / leak test failing at OP30", "Leak", "method", {"defect_class": "A", "defect_count": 25}),
+    ("a2", 4, "螺栓扭矩偏低 / bolt torque low", "Torque out of specification", "machine", {"defect_class": "A", "defect_count": 14}),
+    ("m1", 27, "孔径超差批量 / bore oversize, batch", "Dimension out of tolerance", "machine", {"batch_problem": True}),
+]  # fmt: skip
 STAFF_ROLES = {Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER}
-TITLES = {
-    "quality": [
-        "OP20 法兰毛刺 / burr on flange",
-        "漏装垫片 / washer missing",
-        "壳体泄漏 / housing leak",
-        "孔径超差 / bore oversize",
-        "外观划伤 / surface scratch",
-        "螺栓扭矩不足 / bolt torque low",
-    ],
-    "equipment": [
-        "主轴异响停机 / spindle noise, stopped",
-        "机器人报警 / robot alarm",
-        "夹具定位销磨损 / locating pin worn",
-    ],
-    "utilities": [
-        "压缩空气压力低 / air pressure low",
-        "车间停电 / power cut",
-        "恒温间温度超限 / climate room out of range",
-    ],
-    "material": [
-        "缺料停线 / line stopped, no material",
-        "来料尺寸不良 / supplier part out of spec",
-        "标签错误 / wrong label",
-    ],
-    "safety": ["防护罩未装 / guard not fitted", "地面油污 / oil on floor"],
-    "people": ["班组缺员 / team short-staffed", "顶岗作业 / stand-in at post"],
-}
+
+
+# Problems placed for the 8D board (line, hours ago, title, A-class defects: 25 → A, 15 → B, stage).
+SHOWCASE = [
+    ("a1", 200, "壳体泄漏 / housing leak", 25, Stage.SOLVED_AFTER_RETURN),
+    ("a2", 150, "螺栓扭矩不足 / bolt torque low", 15, Stage.SOLVED),
+    ("a1", 70, "OP20 法兰毛刺 / burr on flange", 25, Stage.IN_REVIEW),
+    ("m1", 60, "孔径超差 / bore oversize", 15, Stage.NO_OWNER),
+    ("a2", 54, "漏装垫片 / washer missing", 15, Stage.REWORK),
+    ("m2", 30, "外观划伤 / surface scratch", 15, Stage.STARTED),
+]
+SOLVED_AFTER = dt.timedelta(days=5)  # history A/B problems older than this have a closed 8D
 
 
 def demo_facts(category: str, rng: random.Random) -> dict:
@@ -167,7 +167,7 @@ def demo_facts(category: str, rng: random.Random) -> dict:
 
 
 class Command(BaseCommand):
-    help = "Create the demo plant SZ1 with people, lines, shifts and three weeks of graded problems."
+    help = "Create the demo plant SZ1 with people, lines, shifts, three weeks of graded problems and their 8Ds."
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=21)
@@ -177,9 +177,15 @@ class Command(BaseCommand):
         if Plant.objects.filter(code="sz1").exists():
             self.stdout.write("Demo plant SZ1 already exists; nothing added.")
         else:
-            with kicks_paused(), transaction.atomic():  # commit (and its on_commit kicks) while paused
-                plant = self.build_plant()
-                self.build_history(plant, days, random.Random(seed))
+            # The replay's history records carry the time they stand for, not the seed's.
+            self.clock: dt.datetime | None = None
+            pre_create_historical_record.connect(self.date_record, dispatch_uid="seed_demo")
+            try:
+                with kicks_paused(), transaction.atomic():  # commit (and its on_commit kicks) while paused
+                    plant = self.build_plant()
+                    self.build_history(plant, days, random.Random(seed))
+            finally:
+                pre_create_historical_record.disconnect(dispatch_uid="seed_demo")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo plant SZ1 created with {Problem.objects.filter(plant=plant).count()} problems."
@@ -188,6 +194,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo logins (password {DEMO_PASSWORD}): admin, leader.a1 (team leader), engineer.quality, director.assembly, manager.quality, gm"
         )
+
+    def date_record(self, sender, history_instance, **kwargs) -> None:
+        if self.clock is not None:
+            history_instance.history_date = self.clock
 
     def build_plant(self) -> Plant:
         plant = Plant.objects.create(code="sz1", name_en="Suzhou Plant 1", name_zh="苏州一厂", timezone="Asia/Shanghai")
@@ -207,10 +217,11 @@ class Command(BaseCommand):
         )
         workshops = {workshop.code: workshop for workshop in plant.workshops.all()}
         User = get_user_model()
+        # One hash for everybody: the password is public anyway, and hashing it per person
+        # took most of the seed's time.
+        password = make_password(DEMO_PASSWORD)
         for index, (username, display, role, scope_kind, scope_code) in enumerate(PEOPLE, start=1):
-            user = User.objects.create_user(
-                username=username, password=DEMO_PASSWORD, email=f"{username}@sz1.example.com"
-            )
+            user = User.objects.create(username=username, password=password, email=f"{username}@sz1.example.com")
             home_line = lines.get(scope_code) if scope_kind == "line" else None
             Profile.objects.create(
                 user=user,
@@ -235,78 +246,152 @@ class Command(BaseCommand):
         return plant
 
     def build_history(self, plant: Plant, days: int, rng: random.Random) -> None:
-        User = get_user_model()
-        lines = list(Line.objects.filter(workshop__plant=plant).select_related("workshop__plant"))
-        modes = {
-            category: list(FailureMode.objects.filter(plant=plant, category=category)) for category, *_ in FAILURE_MODES
+        names = [username for username, *_ in PEOPLE]
+        people = get_user_model().objects.filter(username__in=names).select_related("profile")
+        self.people = {user.username: user for user in people}
+        lines = {
+            line.code: line for line in Line.objects.filter(workshop__plant=plant).select_related("workshop__plant")
         }
-        reporters = {line.pk: User.objects.get(username=f"leader.{line.code}") for line in lines}
-        engineer = User.objects.get(username="engineer.quality")
+        modes = {mode.name_en: mode for mode in FailureMode.objects.filter(plant=plant)}
         now = timezone.now()
         categories = ["quality"] * 6 + ["equipment", "equipment", "utilities", "material", "safety", "people"]
+
+        def log(line: Line, category: str, title: str, occurred_at: dt.datetime, facts: dict, family: str) -> Problem:
+            self.clock = occurred_at
+            story = STORIES[category][title]
+            report = Report(
+                line=line,
+                category=category,
+                title=title,
+                occurred_at=occurred_at,
+                facts=facts,
+                cause_family=family or story.family,
+                failure_mode=modes[story.failure_mode],
+            )
+            return report_problem(report, reporter=self.people[f"leader.{line.code}"])[0]
+
         for day in range(days, -1, -1):
             for _ in range(rng.randint(2, 6)):
                 occurred_at = now - dt.timedelta(days=day, minutes=rng.randint(30, 23 * 60))
                 if occurred_at > now:
                     continue
                 category = rng.choice(categories)
-                line = rng.choice(lines)
-                problem, _ = report_problem(
-                    Report(
-                        line=line,
-                        category=category,
-                        title=rng.choice(TITLES[category]),
-                        occurred_at=occurred_at,
-                        facts=demo_facts(category, rng),
-                        cause_family=rng.choice(["man", "machine", "material", "method"]),
-                        failure_mode=rng.choice(modes[category]),
-                    ),
-                    reporter=reporters[line.pk],
+                # The line's first guess at the cause family; the 8D's fishbone confirms its own.
+                family = rng.choice(["man", "machine", "material", "method"])
+                line = rng.choice(list(lines.values()))
+                problem = log(
+                    line, category, rng.choice(list(STORIES[category])), occurred_at, demo_facts(category, rng), family
                 )
-                self.live_through(problem, rng, now, owner=engineer)
-        self.add_live_problems(lines, reporters, modes, now)
+                old = now - occurred_at > SOLVED_AFTER
+                self.live_through(problem, rng, now, Stage.SOLVED if old else Stage.OWNED)
+        for code, hours, title, defects, stage in SHOWCASE:
+            if hours <= days * 24:
+                facts = {"defect_class": "A", "defect_count": defects}
+                problem = log(lines[code], "quality", title, now - hours * HOUR, facts, "")
+                self.live_through(problem, rng, now, stage)
+        self.clock = None
+        for code, minutes_ago, title, mode, family, facts in LIVE_PROBLEMS:
+            # Three open problems that climb the ladder in the minutes after `make run` starts.
+            line = lines[code]
+            report = Report(
+                line=line,
+                category="quality",
+                title=title,
+                occurred_at=now - dt.timedelta(minutes=minutes_ago),
+                facts=facts,
+                cause_family=family,
+                failure_mode=modes[mode],
+            )
+            report_problem(report, reporter=self.people[f"leader.{line.code}"])
 
-    def live_through(self, problem: Problem, rng: random.Random, now: dt.datetime, *, owner) -> None:
-        """Replay a past problem: it escalated until the line contained it, got an owner, and
-        most were closed. The ledger is written as it happened; nothing is sent now."""
+    def live_through(self, problem: Problem, rng: random.Random, now: dt.datetime, stage: Stage) -> None:
+        """Replay a past problem: it escalated until the line contained it, the quality
+        manager named an owner, C problems closed on a cause note, A and B ones went through
+        their 8D as far as `stage` says. The ledger is written as it happened; nothing is sent now."""
         contained_at = min(problem.occurred_at + dt.timedelta(minutes=rng.choice([3, 8, 12, 25, 40, 75, 130])), now)
         while (problem := Problem.objects.get(pk=problem.pk)).escalate_at and problem.escalate_at <= contained_at:
             escalate_one(problem.pk, problem.escalate_at)
-        contain(
+        self.clock = contained_at
+        containment = contain(
             problem,
             action=rng.choice(CONTAINMENTS),
             done_by=str(problem.reported_by.profile),
             quantity_secured=rng.choice([0, 12, 40, 120, 300]),
             user=problem.reported_by,
             now=contained_at,
-        )
-        Problem.objects.filter(pk=problem.pk).update(owner=owner)
-        if now - problem.occurred_at > dt.timedelta(days=2) and rng.random() < 0.75 and not needs_eightd(problem):
-            close_problem(
-                problem,
-                user=owner,
-                cause_note=rng.choice(CAUSE_NOTES),
-                checklist=QUICK_FIX_CHECKLIST,
-                now=problem.occurred_at + dt.timedelta(days=rng.randint(1, 2)),
-            )
-        while (problem := Problem.objects.get(pk=problem.pk)).alarm_at and problem.alarm_at <= now:
-            alarm_one(problem.pk, problem.alarm_at)
+        ).action
+        chair, owner = self.people["manager.quality"], self.people["engineer.quality"]
+        with_8d = needs_eightd(problem)
+        if stage != Stage.NO_OWNER:
+            self.clock = assigned_at = min(contained_at + dt.timedelta(minutes=20), now)
+            days_to_close = 14 if with_8d else 3
+            due = timezone.localtime(problem.occurred_at + dt.timedelta(days=days_to_close), problem.plant.zone).date()
+            assign_owner(problem, user=chair, owner=owner, due_date=due, now=assigned_at)
+        if not with_8d:
+            closed_at = problem.occurred_at + dt.timedelta(days=rng.randint(1, 2))
+            if now - problem.occurred_at > dt.timedelta(days=2) and rng.random() < 0.75:
+                self.replay_alarms(problem, closed_at)
+                self.clock = closed_at
+                close_problem(
+                    problem,
+                    user=owner,
+                    cause_note=story_of(problem).cause,
+                    checklist=QUICK_FIX_CHECKLIST,
+                    now=closed_at,
+                )
+        elif stage not in (Stage.OWNED, Stage.NO_OWNER):
+            self.solve(problem, containment, now, stage)
+        self.replay_alarms(problem, now)
+        for section in Section.objects.filter(report__problem=problem, notice_at__lte=now):
+            while (section := Section.objects.get(pk=section.pk)).notice_at and section.notice_at <= now:
+                notice_one(section.pk, section.notice_at)
         EscalationEvent.objects.filter(problem=problem).update(expanded_at=F("fired_at"))
 
-    def add_live_problems(self, lines, reporters, modes, now: dt.datetime) -> None:
-        """Three open problems that climb the ladder in the minutes after `make run` starts."""
-        by_code = {line.code: line for line in lines}
-        for code, minutes_ago, title, facts in LIVE_PROBLEMS:
-            line = by_code[code]
-            report_problem(
-                Report(
-                    line=line,
-                    category="quality",
-                    title=title,
-                    occurred_at=now - dt.timedelta(minutes=minutes_ago),
-                    facts=facts,
-                    cause_family="machine",
-                    failure_mode=modes["quality"][0],
-                ),
-                reporter=reporters[line.pk],
-            )
+    def replay_alarms(self, problem: Problem, until: dt.datetime) -> None:
+        while (problem := Problem.objects.get(pk=problem.pk)).alarm_at and problem.alarm_at <= until:
+            alarm_one(problem.pk, problem.alarm_at)
+
+    def solve(self, problem: Problem, containment: str, now: dt.datetime, stage: Stage) -> None:
+        """The 8D through the real verbs: the quality engineer answers, the quality manager
+        reviews (four eyes), each at the time it happened."""
+        author, reviewer = self.people["engineer.quality"], self.people["manager.quality"]
+        start = problem.occurred_at
+        # Ten days for an 8D; younger ones closed a while ago, each at its own time.
+        closing = start + min(dt.timedelta(days=10), (now - start) * 0.85)
+        workshop = problem.line.workshop.code
+        specialist = SPECIALISTS[problem.category][0]
+        cast = {
+            "author": author,
+            "reviewer": reviewer,
+            "leader": self.people[f"leader.{problem.line.code}"],
+            "director": self.people[f"director.{workshop}"],
+            "specialist": self.people[specialist],
+            "inspector": self.people["chief.inspection"],
+        }
+        content = answers(problem, containment, cast, closing)
+        self.clock = start + 2.75 * HOUR  # after the owner is named (at most 2.5 h in), before D0
+        report = solving.start_report(problem, user=author, now=self.clock)
+        report.customer, (report.part_number, report.part_name) = CUSTOMER, PARTS[workshop]
+        report.created_at = self.clock  # auto_now_add stamped the seed's own time
+        report._history_user = author
+        report.save(update_fields=["customer", "part_number", "part_name", "created_at"])
+        if stage == Stage.STARTED:
+            return
+        hours = timeline(stage, (closing - start) / HOUR, (now - start) / HOUR)
+        sections = {section.code: section for section in report.sections.all()}
+        for code, verb, after in hours:
+            self.clock = when = start + after * HOUR
+            section = sections[code]
+            if verb == "accept":
+                solving.accept(section, user=reviewer, now=when)
+            elif verb == "return":
+                solving.return_answer(section, user=reviewer, reason=RETURN_REASON, now=when)
+            elif verb == "draft":
+                solving.save_answer(section, user=author, content=draft_d3(content[code]))
+            else:
+                answer = thin_d4(content[code]) if verb == "thin" else content[code]
+                solving.submit(section, user=author, content=answer, now=when)
+        if stage in (Stage.SOLVED, Stage.SOLVED_AFTER_RETURN):
+            self.replay_alarms(problem, closing)
+            self.clock = closing
+            close_problem(problem, user=reviewer, now=closing)
