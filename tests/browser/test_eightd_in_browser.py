@@ -17,7 +17,8 @@ from playwright.sync_api import Page, expect
 
 from issues.lifecycle import assign_owner
 from issues.models import Problem, Role, Section
-from tests.browser.conftest import ARTIFACTS, log_in, screenshot
+from issues.solving import start_report
+from tests.browser.conftest import ARTIFACTS, PHONE, log_in, screenshot
 from tests.conftest import make_person
 from tests.issues.eightd_factory import as_post, graded_problem, valid_content
 
@@ -136,3 +137,15 @@ def test_an_8d_is_filled_reviewed_closed_and_printed_in_chinese(
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True, text=True).stdout
     cjk = [row.split() for row in fonts.splitlines() if "WenQuanYi" in row]
     assert cjk and all(row[-5] == "yes" for row in cjk)  # embedded: no boxes on a PC without the font
+
+
+def test_the_8d_pages_fit_a_phone(phone_page, owned_problem, quality_engineer):
+    """Wide row tables scroll inside their own box; the page itself never scrolls sideways."""
+    start_report(owned_problem, user=quality_engineer)
+    page = phone_page()
+    log_in(page, "qe")
+    for path in ("", "D3/", "D4/", "D7/"):
+        page.goto(f"/problems/{owned_problem.pk}/8d/{path}")
+        expect(page.locator("main")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+    screenshot(page, "eightd-4-phone-d7")
