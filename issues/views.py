@@ -26,6 +26,8 @@ from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
 from issues.scope import can_see_line, scope_of, visible_lines, visible_plants
 
+# Bookkeeping of the escalation clock, and the checklist the status card already shows in full.
+HISTORY_UNSHOWN = ["escalate_at", "alarm_at", "closure_checklist"]
 PROBLEM_RELATED = (
     "plant",
     "line__workshop",
@@ -151,8 +153,8 @@ def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None
     changes = []
     for record in history:
         previous = record.prev_record
-        diff = record.diff_against(previous).changes if previous else []
-        changes.append({"record": record, "changes": diff})
+        diff = record.diff_against(previous, excluded_fields=HISTORY_UNSHOWN).changes if previous else []
+        changes.append({"record": record, "changes": [_readable_change(change) for change in diff]})
     return render(
         request,
         "issues/problem_detail.html",
@@ -168,6 +170,13 @@ def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None
             "lifecycle": lifecycle_context(request, problem, lifecycle_forms),
         },
     )
+
+
+def _readable_change(change) -> tuple[str, object, object]:
+    """(field name, old, new) in the reader's words: a status shows "Closed", not "closed"."""
+    field = Problem._meta.get_field(change.field)
+    labels = dict(field.flatchoices) if field.choices else {}
+    return field.verbose_name, labels.get(change.old, change.old), labels.get(change.new, change.new)
 
 
 def _readable_facts(problem: Problem) -> list[tuple[str, object]]:

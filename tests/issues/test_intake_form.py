@@ -154,7 +154,7 @@ def test_the_problem_page_shows_its_history(world, leader_client):
 
     history = html.split("<h2>History</h2>", 1)[1]
     assert "logged" in history and "changed" in history
-    assert '<span class="change">status: open → contained</span>' in history
+    assert '<span class="change">status: Open → Contained</span>' in history
     assert history.index("changed") < history.index("logged")  # newest first
 
 

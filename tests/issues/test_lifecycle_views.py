@@ -265,6 +265,9 @@ def test_a_c_problem_closes_with_a_cause_note_and_the_checklist(client, c_proble
     page = client.get(url("problem_detail", c_problem)).content.decode()
     assert 'data-testid="closed-checklist"' in page and "PFMEA-12 rev C" in page
     assert 'data-testid="close-form"' not in page and 'data-testid="reopen-form"' in page
+    history = page.split('class="history"', 1)[1]
+    assert "status: Contained → Closed" in history
+    assert "closure checklist" not in history and "{&#x27;" not in history  # shown in the card, not as JSON
 
 
 def test_an_updated_document_without_its_reference_is_a_400_and_nothing_changes(client, c_problem, quality_engineer):
