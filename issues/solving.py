@@ -191,18 +191,21 @@ def return_answer(section: Section, *, user, reason: str, now: dt.datetime | Non
     return section
 
 
-def reopen_section(section: Section, *, user, reason: str, now: dt.datetime | None = None) -> Section:
-    """An accepted (or not applicable) answer is locked; reopening it needs a reason."""
+def reopen_section(section: Section, *, user, reason: str) -> Section:
+    """An accepted (or not applicable) answer is locked; reopening it needs a reason. The old
+    not-applicable reason stays in the history only."""
     if not reason.strip():
         raise TransitionRefused(_("Say why the answer is reopened."))
     with transaction.atomic():
         section = _locked(section)
         _refuse_unless(section, State.ACCEPTED, State.NOT_APPLICABLE)
         section.state, section.done_at, section.review_note = State.DRAFT, None, reason.strip()
+        section.na_reason = ""
         fields = [
             "state",
             "done_at",
             "review_note",
+            "na_reason",
             *schedule_notice(section, lifecycle.policy_for(section.report.problem)),
         ]
         _save(section, user, f"reopened: {reason.strip()}", fields)

@@ -145,7 +145,7 @@ def call(verb: str, item: Section, user, content: dict) -> Section:
         "submit": {"content": content, "now": NOW},
         "accept": {"now": NOW},
         "return_answer": {"reason": "No data", "now": NOW},
-        "reopen_section": {"reason": "Recheck", "now": NOW},
+        "reopen_section": {"reason": "Recheck"},
         "mark_not_applicable": {"reason": "Tool only", "now": NOW},
     }[verb]
     return getattr(solving, verb)(item, user=user, **arguments)
@@ -195,7 +195,7 @@ def test_an_accepted_answer_is_locked_until_reopened_with_a_reason(report, autho
         solving.save_answer(item, user=author, content={"occurrence_cause": "Changed my mind"})
     with pytest.raises(TransitionRefused):
         solving.reopen_section(item, user=reviewer, reason=" ")
-    solving.reopen_section(item, user=reviewer, reason="Evidence is a photo of the wrong tool", now=NOW)
+    solving.reopen_section(item, user=reviewer, reason="Evidence is a photo of the wrong tool")
     solving.save_answer(item, user=author, content={"occurrence_cause": "Changed my mind"})
 
     reopened = section(report, "D4")
@@ -212,7 +212,7 @@ def test_a_section_of_a_closed_problem_is_not_reopened(problem, report, author, 
     Problem.objects.filter(pk=problem.pk).update(status=Problem.Status.CLOSED)
 
     with pytest.raises(TransitionRefused, match="reopen it first"):
-        solving.reopen_section(item, user=reviewer, reason="Recheck", now=NOW)
+        solving.reopen_section(item, user=reviewer, reason="Recheck")
     assert section(report, "D4").state == State.ACCEPTED
 
 
@@ -363,7 +363,7 @@ def test_reopening_an_accepted_answer_does_not_move_the_problem_back(problem, re
     for code in ("D0", "D1", "D2", "D3", "D4"):
         accepted(report, code, author, reviewer)
 
-    solving.reopen_section(section(report, "D4"), user=reviewer, reason="Recheck", now=NOW)
+    solving.reopen_section(section(report, "D4"), user=reviewer, reason="Recheck")
 
     assert fresh(problem).status == Problem.Status.ANALYSED
 
@@ -435,3 +435,13 @@ def test_a_report_is_not_copied_from_another_plant_or_from_itself(report, author
             solving.copy_from(report, source=source, user=author)
     assert EightDReport.objects.get(pk=report.pk).copied_from is None
     assert set(report.sections.values_list("state", flat=True)) == {State.TODO}
+
+
+def test_reopening_a_not_applicable_section_drops_its_reason_from_the_answer(report, author, reviewer):
+    item = solving.mark_not_applicable(section(report, "D0"), user=author, reason="No customer impact", now=NOW)
+
+    solving.reopen_section(item, user=reviewer, reason="The customer called after all")
+
+    reopened = section(report, "D0")
+    assert (reopened.state, reopened.na_reason) == (State.DRAFT, "")
+    assert reopened.history.filter(na_reason="No customer impact").exists()
