@@ -1,0 +1,172 @@
+"""The daily QRQC board's query layer (DOMAIN.md §5): which problems are on it, in which
+order, and the R/Y/G/N-A colour of each step.
+
+A step's colour comes from the problem's 8D sections when it has a report:
+containment from D0–D3, root cause from D4, actions from D5 (the actions chosen),
+verification from D6 (implemented and validated), closure from D7 and D8, green only once
+the problem is closed. Without a report the colour follows the problem's status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch, Q
+
+from issues.eightd import Colour
+from issues.models import Problem, Section, SolvingPolicy
+
+STEPS = ("containment", "root_cause", "actions", "verification", "closure")
+STEP_SECTIONS = {
+    "containment": ("D0", "D1", "D2", "D3"),
+    "root_cause": ("D4",),
+    "actions": ("D5",),
+    "verification": ("D6",),
+    "closure": ("D7", "D8"),
+}
+WINDOW = dt.timedelta(hours=24)
+
+Status = Problem.Status
+# The step a status is working on; the steps before it are done (green).
+STATUS_STEP = {
+    Status.OPEN: "containment",
+    Status.CONTAINED: "root_cause",
+    Status.ANALYSED: "actions",
+    Status.ACTING: "actions",
+    Status.VERIFYING: "verification",
+}
+# Statuses whose step has started (yellow) rather than merely being next (red).
+IN_PROGRESS = {Status.ACTING, Status.VERIFYING}
+DONE = {"accepted", "na"}
+
+
+def _sections_colour(states: Iterable[str]) -> Colour:
+    states = list(states)
+    if all(state == "na" for state in states):
+        return Colour.WHITE
+    if all(state in DONE for state in states):
+        return Colour.GREEN
+    if any(state != "todo" for state in states):
+        return Colour.YELLOW
+    return Colour.RED
+
+
+def _from_sections(status: str, states: Mapping[str, str]) -> dict[str, Colour]:
+    colours = {
+        step: _sections_colour(states.get(code, "todo") for code in codes) for step, codes in STEP_SECTIONS.items()
+    }
+    if colours["closure"] == Colour.GREEN and status != Status.CLOSED:
+        colours["closure"] = Colour.YELLOW  # answered, but the quality department has not closed yet
+    return colours
+
+
+def _from_status(status: str, contained: bool, needs_eightd: bool) -> dict[str, Colour]:
+    if status == Status.CLOSED:
+        colours = dict.fromkeys(STEPS, Colour.GREEN)
+    else:
+        current = STEPS.index(STATUS_STEP[status])
+        colours = {step: Colour.GREEN if index < current else Colour.RED for index, step in enumerate(STEPS)}
+        if status in IN_PROGRESS:
+            colours[STEPS[current]] = Colour.YELLOW
+        if contained:  # a reopened problem keeps its containment
+            colours["containment"] = Colour.GREEN
+    if not needs_eightd and status not in IN_PROGRESS:
+        # Such a problem closes from contained or analysed with a cause note: no actions to verify.
+        colours["actions"] = colours["verification"] = Colour.WHITE
+    return colours
+
+
+def step_colours(
+    status: str, contained: bool, section_states: Mapping[str, str] | None, needs_eightd: bool
+) -> dict[str, Colour]:
+    """Colour per step of STEPS. `section_states` maps D0..D8 to Section.State values, None
+    when the problem has no 8D report. Cancelled problems are not on the board."""
+    if status == Status.CANCELLED:
+        raise ValueError("cancelled problems are not on the board")
+    if section_states:
+        return _from_sections(status, section_states)
+    return _from_status(status, contained, needs_eightd)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    problem: Problem
+    age: dt.timedelta
+    owner_name: str
+    due_date: dt.date | None
+    overdue: bool
+    escalation_level: int
+    colours: dict[str, Colour]
+
+
+def _owner_name(problem: Problem) -> str:
+    if problem.owner is None:
+        return ""
+    try:
+        return str(problem.owner.profile)
+    except ObjectDoesNotExist:
+        return problem.owner.get_username()
+
+
+def _section_states(problem: Problem) -> dict[str, str] | None:
+    try:
+        report = problem.eightd
+    except ObjectDoesNotExist:
+        return None
+    return {section.code: section.state for section in report.sections.all()}
+
+
+def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime):
+    """Problems of the past 24 hours and every open older one, graded A first, oldest first.
+    An older problem closed in the past 24 hours stays too, so the meeting sees the closure."""
+    since = now - WINDOW
+    problems = (
+        Problem.objects.visible_to(user)
+        .exclude(status=Status.CANCELLED)
+        .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status=Status.CLOSED))
+    )
+    if plant is not None:
+        problems = problems.filter(plant=plant)
+    if workshop is not None:
+        problems = problems.filter(line__workshop=workshop)
+    if line is not None:
+        problems = problems.filter(line=line)
+    return (
+        problems.select_related("plant", "line__workshop", "owner__profile", "eightd")
+        .prefetch_related(
+            Prefetch("eightd__sections", queryset=Section.objects.only("id", "report_id", "code", "state"))
+        )
+        .order_by("grade", "occurred_at", "id")
+    )
+
+
+def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) -> list[BoardRow]:
+    problems = list(board_query(user, plant=plant, workshop=workshop, line=line, now=now))
+    plant_ids = {problem.plant_id for problem in problems}
+    policies = {policy.plant_id: policy for policy in SolvingPolicy.objects.filter(plant_id__in=plant_ids)}
+    rows = []
+    for problem in problems:
+        # A plant without a stored policy has the default one (lifecycle.policy_for seeds it).
+        policy = policies.get(problem.plant_id) or SolvingPolicy(plant_id=problem.plant_id)
+        today = now.astimezone(ZoneInfo(problem.plant.timezone)).date()
+        rows.append(
+            BoardRow(
+                problem=problem,
+                age=now - problem.occurred_at,
+                owner_name=_owner_name(problem),
+                due_date=problem.due_date,
+                overdue=problem.status != Status.CLOSED and problem.due_date is not None and problem.due_date < today,
+                escalation_level=problem.escalation_level,
+                colours=step_colours(
+                    problem.status,
+                    problem.contained_at is not None,
+                    _section_states(problem),
+                    policy.needs_eightd(problem.grade),
+                ),
+            )
+        )
+    return rows
