@@ -20,7 +20,7 @@ from issues import grading
 from issues.facts import clean_facts
 from issues.filters import ProblemFilter
 from issues.intake import Report, failure_mode_named, report_problem, validate_occurred_at
-from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Station
+from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Source, Station
 from issues.scope import visible_lines, visible_plants
 from issues.thresholds import as_grading_table, current_table
 
@@ -143,6 +143,7 @@ class ProblemSerializer(serializers.ModelSerializer):
             "kind",
             "cause_family",
             "failure_mode",
+            "source",
             "title",
             "description",
             "occurred_at",
@@ -187,6 +188,7 @@ class ProblemCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices, required=False, default=Kind.QC)
     cause_family = serializers.ChoiceField(choices=CauseFamily.choices, required=False, allow_blank=True, default="")
     failure_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.LINE)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -237,6 +239,7 @@ class ProblemCreateSerializer(serializers.Serializer):
             kind=data["kind"],
             cause_family=data["cause_family"],
             failure_mode=failure_mode_named(line.workshop.plant, data["failure_mode"], data["category"]),
+            source=data["source"],
         )
 
 

@@ -81,15 +81,27 @@ def _from_status(status: str, contained: bool, needs_eightd: bool) -> dict[str, 
 
 
 def step_colours(
-    status: str, contained: bool, section_states: Mapping[str, str] | None, needs_eightd: bool
+    status: str,
+    contained: bool,
+    section_states: Mapping[str, str] | None,
+    needs_eightd: bool,
+    board_status: Mapping[str, str] | None = None,
 ) -> dict[str, Colour]:
     """Colour per step of STEPS. `section_states` maps D0..D8 to Section.State values, None
-    when the problem has no 8D report. Cancelled problems are not on the board."""
+    when the problem has no 8D report. Without one, `board_status` (what the meeting's chair
+    set, Problem.board_status) overrides the colours the status gives; closure turns green only
+    when the problem is closed. Cancelled problems are not on the board."""
     if status == Status.CANCELLED:
         raise ValueError("cancelled problems are not on the board")
     if section_states:
         return _from_sections(status, section_states)
-    return _from_status(status, contained, needs_eightd)
+    colours = _from_status(status, contained, needs_eightd)
+    for step, colour in (board_status or {}).items():
+        if step in colours and colour in Colour.__members__.values():
+            colours[step] = Colour(colour)
+    if colours["closure"] == Colour.GREEN and status != Status.CLOSED:
+        colours["closure"] = Colour.YELLOW
+    return colours
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,7 @@ def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) 
                     problem.contained_at is not None,
                     _section_states(problem),
                     policy.needs_eightd(problem.grade),
+                    problem.board_status,
                 ),
             )
         )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
 from issues.facts import FACTS, clean_facts
 from issues.intake import Report, failure_mode_named, validate_occurred_at
-from issues.models import Category, CauseFamily, Kind, Shift, Station
+from issues.models import Category, CauseFamily, Kind, Shift, Source, Station
 from issues.photos import resized_jpeg
 from issues.scope import visible_lines
 from issues.sections import DOCUMENTS, PersonField, checklist_from
@@ -64,6 +64,8 @@ class ProblemForm(forms.Form):
     cause_family = forms.ChoiceField(
         label=_("Cause family"), choices=[("", _("Not known yet")), *CauseFamily.choices], required=False
     )
+    # Optional so a shift leader in a hurry (and older line systems posting the form) can skip it.
+    source = forms.ChoiceField(label=_("Found at"), choices=Source.choices, initial=Source.LINE, required=False)
     failure_mode = forms.CharField(
         label=_("Failure mode"),
         max_length=120,
@@ -174,6 +176,7 @@ class ProblemForm(forms.Form):
             failure_mode=failure_mode_named(
                 line.workshop.plant, data["failure_mode"], data["category"], create=create_failure_mode
             ),
+            source=data["source"] or Source.LINE,
         )
 
 

@@ -32,6 +32,7 @@ class Report:
     kind: str = "QC"
     cause_family: str = ""
     failure_mode: FailureMode | None = None
+    source: str = "line"
 
 
 MAX_AGE = dt.timedelta(days=30)
@@ -149,6 +150,7 @@ def _store(report: Report, reporter, idempotency_key: str, photos) -> Problem:
         cause_family=report.cause_family,
         failure_mode=report.failure_mode,
         title=report.title,
+        source=report.source or "line",
         description=report.description,
         occurred_at=report.occurred_at,
         reported_by=reporter,

@@ -15,7 +15,7 @@ from issues.models import Line, Plant, Role, RoleAssignment
 
 # Permissions each role's group carries (app_label.codename). Everyone in the plant may
 # report and read problems; the quality department curates the plant's lists and tables.
-EVERYONE = {"issues.view_problem", "issues.add_problem", "issues.view_eightdreport"}
+EVERYONE = {"issues.view_problem", "issues.add_problem", "issues.view_eightdreport", "issues.view_meeting"}
 ROLE_PERMISSIONS: dict[str, set[str]] = {role: set(EVERYONE) for role in Role.values}
 for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SECTION_CHIEF):
     ROLE_PERMISSIONS[curator] |= {
@@ -48,7 +48,7 @@ for chair in (
     Role.DEPUTY_GENERAL_MANAGER,
     Role.GENERAL_MANAGER,
 ):
-    ROLE_PERMISSIONS[chair] |= {"issues.assign_problem"}
+    ROLE_PERMISSIONS[chair] |= {"issues.assign_problem", "issues.run_meeting"}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,16 @@
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from issues import eightd_views, lifecycle_views, pdf_views, reuse_views, views
+from issues import (
+    board_views,
+    eightd_views,
+    lifecycle_views,
+    meeting_views,
+    pdf_views,
+    qchart_views,
+    reuse_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -57,3 +66,6 @@ urlpatterns = [
         name="eightd_attachment_thumb",
     ),
 ]
+
+# The daily QRQC board, Q chart and meeting (issue #5): each module lists its own pages.
+urlpatterns += board_views.urlpatterns + qchart_views.urlpatterns + meeting_views.urlpatterns

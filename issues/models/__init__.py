@@ -7,6 +7,7 @@ from issues.models.eightd import (
     SectionDeadline,
     SolvingPolicy,
 )
+from issues.models.meeting import AgendaItem, Attendance, Meeting
 from issues.models.plant import (
     BilingualName,
     Line,
@@ -26,10 +27,13 @@ from issues.models.problem import (
     Problem,
     ProblemCounter,
     ProblemPhoto,
+    Source,
 )
 from issues.models.thresholds import Category, Grade, Operator, ThresholdRule, ThresholdTable
 
 __all__ = [
+    "AgendaItem",
+    "Attendance",
     "BilingualName",
     "Category",
     "CauseFamily",
@@ -40,6 +44,7 @@ __all__ = [
     "Kind",
     "Lesson",
     "Line",
+    "Meeting",
     "Operator",
     "Plant",
     "Problem",
@@ -54,6 +59,7 @@ __all__ = [
     "SectionDeadline",
     "Shift",
     "SolvingPolicy",
+    "Source",
     "Station",
     "ThresholdRule",
     "ThresholdTable",

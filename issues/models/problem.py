@@ -30,6 +30,18 @@ class CauseFamily(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class Source(models.TextChoices):
+    """Where the problem was found; the meeting's agenda groups new problems by it (DOMAIN.md §5)."""
+
+    LINE = "line", _("Production line")
+    CUSTOMER = "customer", _("Customer")
+    SUPPLIER = "supplier", _("Supplier / incoming inspection")
+    VERIFICATION_STATION = "verification_station", _("Verification station")
+    LAYERED_AUDIT = "layered_audit", _("Layered process audit")
+    SCRAP_REVIEW = "scrap_review", _("Shift scrap review")
+    OTHER = "other", _("Other")
+
+
 class FailureMode(BilingualName):
     """A plant's list of failure modes; free text typed at intake adds an unreviewed entry."""
 
@@ -98,6 +110,7 @@ class Problem(models.Model):
         related_name="problems",
         verbose_name=_("failure mode"),
     )
+    source = models.CharField(_("found at"), max_length=24, choices=Source.choices, default=Source.LINE)
     title = models.CharField(_("title"), max_length=140)
     description = models.TextField(_("description"), blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -143,6 +156,10 @@ class Problem(models.Model):
         verbose_name=_("duplicate of"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Set by the meeting's chair for a problem without an 8D report: step -> issues.eightd.Colour
+    # (issues.board.step_colours). An 8D report's sections are the record when there is one.
+    board_status = models.JSONField(_("board status"), default=dict, blank=True)
+    decision = models.TextField(_("last meeting decision"), blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
 
     # Timed escalation (escalation/ladder.py). The sweep claims a due row with a conditional
