@@ -9,10 +9,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from issues.facts import facts_for
 from issues.models import (
+    AgendaItem,
+    Attendance,
     EightDReport,
     FailureMode,
     Lesson,
     Line,
+    Meeting,
     Plant,
     Problem,
     Profile,
@@ -427,3 +430,73 @@ class LessonAdmin(PlantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # closing an 8D writes the entry (issues.lifecycle.learn_from)
+
+
+# --- the daily QRQC meeting -----------------------------------------------------------------
+
+
+class AgendaItemInline(admin.TabularInline):
+    """What the meeting discussed and decided; decisions are taken in the meeting, which writes
+    them to the problems too, so they are not edited here."""
+
+    model = AgendaItem
+    extra = 0
+    fields = ["position", "problem", "group", "decision", "discussed_at", "closure_confirmed_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("issues.view_meeting")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttendanceInline(admin.TabularInline):
+    """The sign-in sheet. The quality department may correct a row afterwards (leave approved
+    late, a stand-in not recorded); each change is kept in the row's history."""
+
+    model = Attendance
+    extra = 0
+    fields = ["department", "person", "role", "expected", "state", "stand_in", "stand_in_name", "note", "signed_at"]
+    readonly_fields = ["department", "person", "role", "expected", "stand_in", "signed_at"]
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("issues.view_meeting")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("issues.change_meeting")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(PlantScopedAdmin):
+    """Meetings are started, run and ended in the app (issues.meeting); here they are read, and
+    the general notes and the sign-in sheet can be corrected, with history."""
+
+    list_display = ["day", "plant", "workshop", "chair", "state", "started_at", "minutes"]
+    list_filter = [("plant", admin.RelatedOnlyFieldListFilter), "state"]
+    list_select_related = ["plant", "workshop", "chair"]
+    date_hierarchy = "day"
+    search_fields = ["chair__username", "chair__profile__display_name", "notes"]
+    fields = ["plant", "workshop", "day", "chair", "state", "started_at", "ended_at", "escalations_since", "notes"]
+    readonly_fields = ["plant", "workshop", "day", "chair", "state", "started_at", "ended_at", "escalations_since"]
+    inlines = [AgendaItemInline, AttendanceInline]
+
+    @admin.display(description=_("duration"))
+    def minutes(self, meeting: Meeting) -> str:
+        if meeting.duration is None:
+            return "—"
+        return _("%(minutes)d min") % {"minutes": round(meeting.duration.total_seconds() / 60)}
+
+    def has_add_permission(self, request):
+        return False  # started from the meeting page (issues.meeting)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the minutes are a record (QMS records, DOMAIN.md §5)

@@ -58,23 +58,49 @@ SOURCE_GROUPS = {
 }
 
 
+def _present(value: object) -> bool:
+    """A fact counts when it is true or a positive number. Facts arrive as JSON, so a count may be
+    a string ("0" is truthy in Python but means no stop at all)."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    if isinstance(value, int | float):
+        return value > 0
+    if isinstance(value, str):
+        try:
+            return float(value) > 0
+        except ValueError:
+            return value.strip().lower() in ("true", "yes", "on")
+    return bool(value)
+
+
 def new_problem_groups(source: str, facts: Mapping[str, object], prior_occurrences: int) -> list[str]:
     """Every group of the quality department's list a new problem belongs to, in list order;
     ["other"] when none."""
     found = set()
     if source in SOURCE_GROUPS:
         found.add(SOURCE_GROUPS[source])
-    if any(facts.get(name) for name in CUSTOMER_FACTS):
+    if any(_present(facts.get(name)) for name in CUSTOMER_FACTS):
         found.add("customer")
-    if any(facts.get(name) for name in SUPPLIER_FACTS):
+    if any(_present(facts.get(name)) for name in SUPPLIER_FACTS):
         found.add("supplier")
-    if any(facts.get(name) for name in STOP_FACTS):
+    if any(_present(facts.get(name)) for name in STOP_FACTS):
         found.add("line_stop")
-    if prior_occurrences > 0:
+    if (prior_occurrences or 0) > 0:
         found.add("repeat")
-    if facts.get("poka_yoke_failure"):
+    if _present(facts.get("poka_yoke_failure")):
         found.add("verification_station")
     return [group for group in NEW_GROUPS if group in found] or ["other"]
+
+
+def follow_up_groups(
+    *, is_open: bool, overdue_8d: bool, due_today: bool, escalated: bool, special_team: bool
+) -> list[str]:
+    """The follow-up groups of a problem already known; a closed or cancelled problem has none
+    (a closure is confirmed under the group that brought the problem to the agenda)."""
+    if not is_open:
+        return []
+    flags = {"overdue_8d": overdue_8d, "due_today": due_today, "escalated": escalated, "special_team": special_team}
+    return [group for group in FOLLOW_UP_GROUPS if flags[group]]
 
 
 @dataclass(frozen=True)
@@ -173,8 +199,19 @@ PLANT_ROLES = (
 )
 
 
+# Seniority for the sign-in sheet: a person holding two expected roles signs once, under the
+# senior one. Role lists the roles from the shop floor up (issues.models.plant.Role).
+SENIORITY = tuple(Role.values)
+
+
 def expected_roles(workshop_meeting: bool) -> tuple[str, ...]:
     return WORKSHOP_ROLES if workshop_meeting else PLANT_ROLES
+
+
+def senior_role(roles: Iterable[str]) -> str:
+    """The most senior of `roles` ("" for none); a role unknown to Role ranks lowest."""
+    ranked = sorted(roles, key=lambda role: SENIORITY.index(role) if role in SENIORITY else -1)
+    return ranked[-1] if ranked else ""
 
 
 def department_of(role: str) -> str:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
+from django.utils.translation import gettext
 
 from issues.eightd import Colour
-from issues.models import Problem, Section, SolvingPolicy
+from issues.models import Plant, Problem, Section, SolvingPolicy
 
 STEPS = ("containment", "root_cause", "actions", "verification", "closure")
 STEP_SECTIONS = {
@@ -29,6 +30,8 @@ STEP_SECTIONS = {
     "closure": ("D7", "D8"),
 }
 WINDOW = dt.timedelta(hours=24)
+NEW = dt.timedelta(hours=1)  # a problem logged this recently is highlighted: nobody has seen it yet
+NOT_ESCALATED = 5  # Problem.escalation_level before any tier fired
 
 Status = Problem.Status
 # The step a status is working on; the steps before it are done (green).
@@ -113,6 +116,15 @@ class BoardRow:
     overdue: bool
     escalation_level: int
     colours: dict[str, Colour]
+    new: bool = False  # logged within the hour: the board highlights it
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalation_level < NOT_ESCALATED
+
+    @property
+    def needs_owner(self) -> bool:
+        return self.owner_name == "" and self.problem.status != Status.CLOSED
 
 
 def _owner_name(problem: Problem) -> str:
@@ -156,8 +168,10 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
     )
 
 
-def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) -> list[BoardRow]:
-    problems = list(board_query(user, plant=plant, workshop=workshop, line=line, now=now))
+def rows_for(problems: Iterable[Problem], *, now: dt.datetime) -> list[BoardRow]:
+    """Board rows for problems loaded by board_query (or a page of it): one more query, for
+    the plants' solving policies, whatever the number of problems."""
+    problems = list(problems)
     plant_ids = {problem.plant_id for problem in problems}
     policies = {policy.plant_id: policy for policy in SolvingPolicy.objects.filter(plant_id__in=plant_ids)}
     rows = []
@@ -180,6 +194,62 @@ def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) 
                     policy.needs_eightd(problem.grade),
                     problem.board_status,
                 ),
+                # Logged, not occurred: a problem reported three hours late is news all the same.
+                new=now - problem.reported_at < NEW,
             )
         )
     return rows
+
+
+def page_rows(problems, start: int, stop: int, *, now: dt.datetime) -> list[BoardRow]:
+    """Rows `start` to `stop` of a board_query (filtered or not). A narrow query picks the page's
+    ids first: sorting every row of the board with its joins before the limit took four times as
+    long with 2,000 problems on the board."""
+    ids = list(problems.values_list("pk", flat=True)[start:stop])
+    return rows_for(problems.filter(pk__in=ids), now=now) if ids else []
+
+
+def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) -> list[BoardRow]:
+    return rows_for(board_query(user, plant=plant, workshop=workshop, line=line, now=now), now=now)
+
+
+# --- what the board's header shows ---------------------------------------------------------
+def overdue_q(zones: Iterable[str], now: dt.datetime) -> Q:
+    """Closure date before today in the problem's plant, not closed (cancelled ones are off the board).
+    `zones`: the plants' time zones; a problem whose plant is in none of them is never overdue."""
+    late = Q(pk__in=[])
+    for zone in zones:
+        late |= Q(plant__timezone=zone, due_date__lt=now.astimezone(ZoneInfo(zone)).date())
+    return late & ~Q(status=Status.CLOSED)
+
+
+def board_counts(problems, *, now: dt.datetime) -> dict[str, int]:
+    """Per grade, open, overdue and without an owner, over a board_query (filtered or not):
+    one aggregate query, plus one for the plants' time zones."""
+    zones = Plant.objects.order_by().values_list("timezone", flat=True).distinct()
+    still_open = ~Q(status=Status.CLOSED)
+    return problems.order_by().aggregate(
+        total=Count("pk"),
+        a=Count("pk", filter=Q(grade="A")),
+        b=Count("pk", filter=Q(grade="B")),
+        c=Count("pk", filter=Q(grade="C")),
+        open=Count("pk", filter=still_open),
+        overdue=Count("pk", filter=overdue_q(list(zones), now)),
+        no_owner=Count("pk", filter=still_open & Q(owner__isnull=True)),
+    )
+
+
+def latest_problem(problems) -> Problem | None:
+    """The problem logged last among `problems` (a board_query): what a TV announces."""
+    newest = problems.order_by("-reported_at", "-id").select_related(None).prefetch_related(None)
+    return newest.only("id", "number", "title", "grade", "reported_at").first()
+
+
+def age_label(age: dt.timedelta) -> str:
+    """How long ago, as the board says it: "35 min" under an hour, "3 h" under two days, else "2 d"."""
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 60:
+        return gettext("%(minutes)d min") % {"minutes": minutes}
+    if minutes < 48 * 60:
+        return gettext("%(hours)d h") % {"hours": minutes // 60}
+    return gettext("%(days)d d") % {"days": minutes // (24 * 60)}

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from issues.models import Category, CauseFamily, FailureMode, Grade, Lesson, Line, Plant, Problem, Workshop
+from issues.models import Category, CauseFamily, FailureMode, Grade, Lesson, Line, Meeting, Plant, Problem, Workshop
 from issues.scope import scope_filter, visible_plants
 
 
@@ -215,3 +215,67 @@ class LessonFilter(django_filters.FilterSet):
                 | Q(failure_mode__name_zh__icontains=word)
             )
         return queryset
+
+
+# --- the daily QRQC board (issue #5) --------------------------------------------------------
+# Filters narrow issues.board.board_query (past 24 hours plus every open problem), whose order
+# (grade, then oldest first) they keep; cancelled problems are never on the board.
+BOARD_STATUSES = [(value, label) for value, label in Problem.Status.choices if value != Problem.Status.CANCELLED]
+
+
+class BoardFilter(django_filters.FilterSet):
+    plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
+    workshop = IdsFilter(label=_("Workshop"), field_name="line__workshop", queryset=_workshops, distinct=False)
+    line = IdsFilter(label=_("Line"), queryset=_lines, distinct=False)
+    grade = django_filters.MultipleChoiceFilter(
+        label=_("Grade"), choices=Grade.choices, widget=forms.CheckboxSelectMultiple
+    )
+    category = django_filters.MultipleChoiceFilter(
+        label=_("Category"), choices=Category.choices, widget=forms.CheckboxSelectMultiple
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Status"), choices=BOARD_STATUSES, widget=forms.CheckboxSelectMultiple
+    )
+    owner = PeopleFilter(label=_("Owner"), queryset=_people, distinct=False)
+    no_owner = django_filters.BooleanFilter(label=_("No owner"), field_name="owner", lookup_expr="isnull")
+    overdue = django_filters.BooleanFilter(label=_("Closure overdue"), method=filter_overdue)
+    occurred = django_filters.DateFromToRangeFilter(
+        label=_("Occurred between"),
+        field_name="occurred_at",
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Problem
+        fields = [
+            "plant",
+            "workshop",
+            "line",
+            "grade",
+            "category",
+            "status",
+            "owner",
+            "no_owner",
+            "overdue",
+            "occurred",
+        ]
+
+
+# --- past QRQC meetings (issue #5) ----------------------------------------------------------
+class MeetingFilter(django_filters.FilterSet):
+    plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
+    workshop = IdsFilter(label=_("Workshop"), queryset=_plant_workshops, distinct=False)
+    # Two date filters, not a DateFromToRangeFilter: that one turns dates into midnights in the
+    # active (plant) zone, which a DateField then reads in UTC, a day early east of Greenwich.
+    day_after = django_filters.DateFilter(
+        label=_("Held from"), field_name="day", lookup_expr="gte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    day_before = django_filters.DateFilter(
+        label=_("Held until"), field_name="day", lookup_expr="lte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    chair = PeopleFilter(label=_("Chair"), queryset=_people, distinct=False)
+    state = django_filters.ChoiceFilter(label=_("State"), choices=Meeting.State.choices)
+
+    class Meta:
+        model = Meeting
+        fields = ["plant", "workshop", "day_after", "day_before", "chair", "state"]

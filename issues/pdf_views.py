@@ -1,4 +1,5 @@
-"""The 8D printout's download (issue #4) and the plain data it is printed from.
+"""The printouts' downloads: the 8D report (issue #4) with the plain data it is printed from,
+and the minutes of a QRQC meeting (issue #5; their data is issues.minutes.minutes_data).
 
 `eightd_print_data` reads a report in a handful of queries, whatever its size, and turns it
 into issues.printout's dataclasses: labels from issues.sections in the printout's language,
@@ -15,11 +16,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from issues.eightd import CHECKLIST
+from issues.meeting import visible_meetings
+from issues.minutes import LANGUAGES as MINUTES_LANGUAGES
+from issues.minutes import minutes_data, render_minutes
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
 from issues.printout import LANGUAGES, EightDPrint, Grid, Photo, Row, SectionPrint, Signature, render_eightd, text_in
 from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, PersonField, people_ids
@@ -248,5 +252,27 @@ def eightd_pdf(request, pk: int):
         io.BytesIO(pdf),
         as_attachment=True,
         filename=f"8D-{problem.number}-{language}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@permission_required("issues.view_meeting", raise_exception=True)
+def meeting_minutes_pdf(request, pk: int):
+    """A meeting's minutes on A4, shown in the browser; ?language=en|zh-hans (default: the reader's
+    language). A running meeting prints too, marked as in progress. The agenda holds the items
+    whose problem the reader may see, as the minutes page does."""
+    meeting = get_object_or_404(visible_meetings(request.user).select_related("plant", "workshop"), pk=pk)
+    language = request.GET.get("language") or _reader_language()
+    if language not in MINUTES_LANGUAGES:
+        return HttpResponseBadRequest(
+            _("The minutes' language is en or zh-hans."), content_type="text/plain; charset=utf-8"
+        )
+    with translation.override(language):
+        pdf = render_minutes(minutes_data(meeting, user=request.user), language)
+    place = "-".join(filter(None, [meeting.plant.code, meeting.workshop.code if meeting.workshop else ""]))
+    return FileResponse(
+        io.BytesIO(pdf),
+        as_attachment=False,
+        filename=f"qrqc-minutes-{place}-{meeting.day:%Y-%m-%d}.pdf",
         content_type="application/pdf",
     )

@@ -5,6 +5,9 @@ issues.pdf_views.eightd_print_data) into PDF bytes with reportlab platypus. No O
 clock: the printed date comes in the data. The only outside input is the CJK font
 (settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one embedded face.
 
+The page machinery (font, styles, header block, bars, "page X of Y" footer, build_a4) is
+shared with the other printouts (issues.minutes).
+
 Languages: "en", "zh-hans", or "both" (our labels as "English / 中文"); what people typed is
 printed as typed."""
 
@@ -152,7 +155,7 @@ def font_name() -> str:
 
 
 @lru_cache
-def _styles(font: str) -> dict[str, ParagraphStyle]:
+def styles(font: str) -> dict[str, ParagraphStyle]:
     # CJK wrapping: Chinese has no spaces, so lines must be allowed to break between characters.
     body = ParagraphStyle("body", fontName=font, fontSize=BODY_SIZE, leading=12, textColor=INK, wordWrap="CJK")
     return {
@@ -168,17 +171,19 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _markup(text: str) -> str:
+def markup(text: str) -> str:
     """Text as typed, as Paragraph markup: <, > and & escaped, line breaks kept."""
     return "<br/>".join(escape(line) for line in text.splitlines())
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(_markup(text), style)
+def para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(markup(text), style)
 
 
-def _grid_style(header: bool) -> list[tuple]:
+def grid_style(header: bool) -> list[tuple]:
     style = [
+        # Also for plain-string cells (a blank one to sign in): else the table pulls in Helvetica.
+        ("FONTNAME", (0, 0), (-1, -1), font_name()),
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
@@ -198,9 +203,9 @@ def _grid_style(header: bool) -> list[tuple]:
 _WORD = re.compile(r"[\u2e80-\u9fff\uf900-\uffef]|[^\s\u2e80-\u9fff\uf900-\uffef]+")
 
 
-def _header(data: EightDPrint, language: str, st) -> list:
-    """Title and the bordered block a customer looks for first: customer, part, number, dates."""
-    cells = [[_para(row.label, st["label"]), _para(row.value, st["body"])] for row in data.header]
+def info_block(rows: tuple[Row, ...], st) -> Table:
+    """The bordered label/value block a reader looks for first, two pairs to a line."""
+    cells = [[para(row.label, st["label"]), para(row.value, st["body"])] for row in rows]
     if len(cells) % 2:
         cells.append(["", ""])
     pairs = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
@@ -208,26 +213,38 @@ def _header(data: EightDPrint, language: str, st) -> list:
     table = Table(pairs, colWidths=[label, value, label, value], splitByRow=1, splitInRow=1)
     table.setStyle(
         [
-            *_grid_style(header=False),
+            *grid_style(header=False),
             ("BOX", (0, 0), (-1, -1), 1, INK),
             ("BACKGROUND", (0, 0), (0, -1), SHADE),
             ("BACKGROUND", (2, 0), (2, -1), SHADE),
         ]
     )
-    return [_para(text_in(_("8D report"), language), st["title"]), table]
+    return table
 
 
-def _bar(title: str, note: str, st) -> Table:
-    bar = Table([[_para(title, st["bar"]), _para(note, st["bar_note"])]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
-    bar.setStyle([("BACKGROUND", (0, 0), (-1, -1), BAR), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
-    return bar
+def _header(data: EightDPrint, language: str, st) -> list:
+    """Title and the block a customer looks for first: customer, part, number, dates."""
+    return [para(text_in(_("8D report"), language), st["title"]), info_block(data.header, st)]
+
+
+def bar(title: str, note: str, st) -> Table:
+    """A dark band opening a part of the document: its title, and a note on the right."""
+    band = Table([[para(title, st["bar"]), para(note, st["bar_note"])]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
+    band.setStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font_name()),
+            ("BACKGROUND", (0, 0), (-1, -1), BAR),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
+    )
+    return band
 
 
 def _rows(rows: tuple[Row, ...], st) -> Table:
-    cells = [[_para(row.label, st["label"]), _para(row.value, st["body"])] for row in rows]
+    cells = [[para(row.label, st["label"]), para(row.value, st["body"])] for row in rows]
     # splitInRow: a 5,000-character answer runs on over the next page instead of raising LayoutError.
     table = Table(cells, colWidths=[50 * mm, WIDTH - 50 * mm], splitByRow=1, splitInRow=1)
-    table.setStyle([*_grid_style(header=False), ("BACKGROUND", (0, 0), (0, -1), SHADE)])
+    table.setStyle([*grid_style(header=False), ("BACKGROUND", (0, 0), (0, -1), SHADE)])
     return table
 
 
@@ -251,13 +268,13 @@ def _column_widths(grid: Grid, total: float, font: str) -> list[float]:
 
 
 def _grid(grid: Grid, st) -> list:
-    title = _para(grid.title, st["grid_title"])
+    title = para(grid.title, st["grid_title"])
     head = ["#", *grid.columns]
     body = [[str(number), *row] for number, row in enumerate(grid.rows, 1)]
-    cells = [[_para(text, st["head"]) for text in head]] + [[_para(text, st["body"]) for text in row] for row in body]
+    cells = [[para(text, st["head"]) for text in head]] + [[para(text, st["body"]) for text in row] for row in body]
     widths = [NUMBER_COLUMN, *_column_widths(grid, WIDTH - NUMBER_COLUMN, st["body"].fontName)]
     table = Table(cells, colWidths=widths, repeatRows=1, splitByRow=1, splitInRow=1)
-    table.setStyle(_grid_style(header=True))
+    table.setStyle(grid_style(header=True))
     return [CondPageBreak(ROOM_FOR_A_START), title, table]
 
 
@@ -276,8 +293,8 @@ def _print_jpeg(source: str | bytes, edge: int) -> tuple[bytes, tuple[int, int]]
 
 def _picture(photo: Photo, language: str, st) -> list:
     box_width, box_height = PHOTO_BOX
-    caption = _para(photo.caption, st["caption"])
-    missing = [_para(text_in(_("Photo missing"), language), st["muted"]), caption]
+    caption = para(photo.caption, st["caption"])
+    missing = [para(text_in(_("Photo missing"), language), st["muted"]), caption]
     if photo.image is None:
         return missing
     try:
@@ -290,7 +307,7 @@ def _picture(photo: Photo, language: str, st) -> list:
 
 def _photos(photos: tuple[Photo, ...], language: str, st) -> list:
     """Two photos per row, each scaled into its box, captions underneath."""
-    title = _para(text_in(_("Photos"), language), st["grid_title"])
+    title = para(text_in(_("Photos"), language), st["grid_title"])
     cells = [_picture(photo, language, st) for photo in photos]
     if len(cells) % 2:
         cells.append("")
@@ -305,9 +322,9 @@ def _section(section: SectionPrint, language: str, st) -> list:
     dates = [f"{section.state} {section.accepted_on}".strip()]
     if section.due_on:
         dates.append(f"{text_in(_('Due'), language)} {section.due_on}")
-    flow: list = [Spacer(1, 5 * mm), CondPageBreak(ROOM_FOR_A_START), _bar(section.title, " · ".join(dates), st)]
+    flow: list = [Spacer(1, 5 * mm), CondPageBreak(ROOM_FOR_A_START), bar(section.title, " · ".join(dates), st)]
     if not (section.rows or section.grids or section.photos or section.documents):
-        flow.append(_para(text_in(_("No answer yet."), language), st["muted"]))
+        flow.append(para(text_in(_("No answer yet."), language), st["muted"]))
     if section.rows:
         flow.append(_rows(section.rows, st))
     for grid in section.grids:
@@ -316,7 +333,7 @@ def _section(section: SectionPrint, language: str, st) -> list:
         flow += _photos(section.photos, language, st)
     if section.documents:
         label = text_in(_("Documents"), language)
-        flow.append(_para(f"{label}: {', '.join(section.documents)}", st["muted"]))
+        flow.append(para(f"{label}: {', '.join(section.documents)}", st["muted"]))
     return flow
 
 
@@ -326,20 +343,18 @@ def _signatures(data: EightDPrint, language: str, st) -> list:
     widths = [50 * mm, 45 * mm, 30 * mm, WIDTH - 125 * mm]
 
     def table(rows: list[list[str]]) -> Table:
-        cells = [[_para(text, st["head"]) for text in head]] + [
-            [_para(text, st["body"]) for text in row] for row in rows
-        ]
+        cells = [[para(text, st["head"]) for text in head]] + [[para(text, st["body"]) for text in row] for row in rows]
         signing = Table(cells, colWidths=widths, rowHeights=[None] + [12 * mm] * len(rows), repeatRows=1)
-        signing.setStyle([*_grid_style(header=True), ("VALIGN", (0, 1), (-1, -1), "MIDDLE")])
+        signing.setStyle([*grid_style(header=True), ("VALIGN", (0, 1), (-1, -1), "MIDDLE")])
         return signing
 
     team = [[s.name, s.function, s.signed_on, ""] for s in data.signatures] or [["", "", "", ""]] * 2
-    customer_title = _para(text_in(_("Customer approval"), language), st["grid_title"])
+    customer_title = para(text_in(_("Customer approval"), language), st["grid_title"])
     return [
         Spacer(1, 5 * mm),
         KeepTogether(
             [
-                _bar(text_in(_("Signatures"), language), "", st),
+                bar(text_in(_("Signatures"), language), "", st),
                 table(team),
                 customer_title,
                 table([["", "", "", ""]] * 2),
@@ -372,7 +387,10 @@ class NumberedCanvas(canvas.Canvas):
         super().save()
 
 
-def _footer(canv: canvas.Canvas, page: int, pages: int, *, data: EightDPrint, language: str, font: str) -> None:
+def page_footer(
+    canv: canvas.Canvas, page: int, pages: int, *, left: str, printed_on: str, language: str, font: str
+) -> None:
+    """What the document is on the left, "page X of Y" in the middle, the printing date on the right."""
     y = 9 * mm
     canv.saveState()
     canv.setStrokeColor(RULE)
@@ -380,24 +398,16 @@ def _footer(canv: canvas.Canvas, page: int, pages: int, *, data: EightDPrint, la
     canv.line(MARGIN, y + 4 * mm, A4[0] - MARGIN, y + 4 * mm)
     canv.setFont(font, 8)
     canv.setFillColor(MUTED)
-    canv.drawString(MARGIN, y, f"8D {data.number}")
+    canv.drawString(MARGIN, y, left)
     canv.drawCentredString(
         A4[0] / 2, y, text_in(_("Page %(page)d of %(pages)d"), language) % {"page": page, "pages": pages}
     )
-    canv.drawRightString(A4[0] - MARGIN, y, text_in(_("Printed %(date)s"), language) % {"date": data.printed_on})
+    canv.drawRightString(A4[0] - MARGIN, y, text_in(_("Printed %(date)s"), language) % {"date": printed_on})
     canv.restoreState()
 
 
-def render_eightd(data: EightDPrint, language: str) -> bytes:
-    """The 8D report as an A4 PDF: header block, D0–D8 in order, signatures; footer on every page."""
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
-    font = font_name()
-    st = _styles(font)
-    story = _header(data, language, st)
-    for section in data.sections:
-        story += _section(section, language, st)
-    story += _signatures(data, language, st)
+def build_a4(story: list, *, title: str, footer_left: str, printed_on: str, language: str) -> bytes:
+    """Lay `story` out on A4 pages with the house margins and footer; the PDF's bytes."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -406,9 +416,24 @@ def render_eightd(data: EightDPrint, language: str) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN + 5 * mm,
-        title=f"8D {data.number}",
+        title=title,
         creator="QRQC",
+        # Every page starts in our font, so the PDF references no unembedded Helvetica.
+        initialFontName=font_name(),
     )
-    footer = partial(_footer, data=data, language=language, font=font)
+    footer = partial(page_footer, left=footer_left, printed_on=printed_on, language=language, font=font_name())
     document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
     return buffer.getvalue()
+
+
+def render_eightd(data: EightDPrint, language: str) -> bytes:
+    """The 8D report as an A4 PDF: header block, D0–D8 in order, signatures; footer on every page."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
+    st = styles(font_name())
+    story = _header(data, language, st)
+    for section in data.sections:
+        story += _section(section, language, st)
+    story += _signatures(data, language, st)
+    label = f"8D {data.number}"
+    return build_a4(story, title=label, footer_left=label, printed_on=data.printed_on, language=language)

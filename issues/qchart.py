@@ -9,10 +9,14 @@ every text uses the printout's CJK TrueType font so Chinese labels render in bot
 from __future__ import annotations
 
 import calendar
+import math
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -41,6 +45,28 @@ LABEL_CHARS = 12  # longer Pareto labels are cut so a dozen of them fit under th
 WIDTH, HEIGHT = 520, 260
 PLOT_X, PLOT_Y = 40, 60
 PLOT_WIDTH, PLOT_HEIGHT = 420, 160
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a chart draws, in points (print) or CSS pixels at 1:1 (screen)."""
+
+    width: float = WIDTH
+    height: float = HEIGHT
+    plot_x: float = PLOT_X
+    plot_y: float = PLOT_Y
+    plot_width: float = PLOT_WIDTH
+    plot_height: float = PLOT_HEIGHT
+    font_size: float = 7
+    label_chars: int = LABEL_CHARS  # a Chinese character counts two
+    max_slot: float = PLOT_WIDTH  # widest room for one bar: a Pareto of two bars is not two slabs
+
+
+# An A4 page, read from 40 cm.
+PRINT = Layout()
+# A web page: drawn at about a phone's width so its text is still 10 px there; a desktop's wider
+# column scales it up. The SVG's viewBox keeps it sharp at any size.
+SCREEN = Layout(400, 280, 40, 66, 316, 170, font_size=10, label_chars=12, max_slot=64)
 
 
 # --------------------------------------------------------------------------- calendar
@@ -100,10 +126,14 @@ def last_12_months(today: date) -> list[tuple[int, int]]:
     return months[::-1]
 
 
-def pareto(counts: Mapping[str, int]) -> list[tuple[str, int, float]]:
+def pareto(counts: Mapping[str, int], limit: int | None = None, others: str = "") -> list[tuple[str, int, float]]:
     """(label, count, cumulative percent) from the biggest count down, ties by label; labels
-    without problems are left out."""
+    without problems are left out. With `limit`, at most that many bars: the biggest
+    `limit - 1` and, last whatever its size (the Pareto convention), one bar `others` for the rest."""
     rows = sorted(((label, n) for label, n in counts.items() if n > 0), key=lambda row: (-row[1], row[0]))
+    if limit is not None and len(rows) > limit:
+        rest = sum(n for _label, n in rows[limit - 1 :])
+        rows = [*rows[: limit - 1], (others or _("Others"), rest)]
     total = sum(n for _label, n in rows)
     result, running = [], 0
     for label, n in rows:
@@ -120,89 +150,128 @@ def _value_label(value: float) -> str:
     return f"{value:.0f}" if value else ""
 
 
-def _bar_chart(data: list[list[int]], labels: list[str], font: str) -> VerticalBarChart:
+def axis_step(top: int) -> int:
+    """About five steps of 1, 2 or 5 times a power of ten (219 -> 50), whole problems only."""
+    rough = max(1.0, top / 5)
+    power = 10 ** math.floor(math.log10(rough))
+    return next(int(factor * power) for factor in (1, 2, 5, 10) if factor * power >= rough)
+
+
+def _bar_chart(data: list[list[int]], labels: list[str], font: str, layout: Layout) -> VerticalBarChart:
+    size = layout.font_size
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = PLOT_X, PLOT_Y, PLOT_WIDTH, PLOT_HEIGHT
+    chart.x, chart.y, chart.height = layout.plot_x, layout.plot_y, layout.plot_height
+    chart.width = min(layout.plot_width, layout.max_slot * len(labels))
     chart.data = data
     chart.categoryAxis.categoryNames = labels
     chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 7
+    chart.categoryAxis.labels.fontSize = size
     chart.categoryAxis.labels.angle = 30
     chart.categoryAxis.labels.boxAnchor = "ne"
     chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontSize = size
     chart.valueAxis.valueMin = 0
     chart.valueAxis.forceZero = 1
     top = max((sum(column) for column in zip(*data, strict=True)), default=0)
-    chart.valueAxis.valueMax = max(top, 1)  # an empty chart still gets an axis
-    chart.valueAxis.valueStep = max(1, -(-top // 5))  # whole problems only, about five steps
+    step = axis_step(top)
+    chart.valueAxis.valueStep = step
+    chart.valueAxis.valueMax = max(step, -(-top // step) * step)  # an empty chart still gets an axis
     chart.barLabelFormat = _value_label
     chart.barLabels.fontName = font
-    chart.barLabels.fontSize = 7
+    chart.barLabels.fontSize = size
     return chart
 
 
-def _title(text: str, font: str) -> String:
-    return String(PLOT_X, HEIGHT - 18, text, fontName=font, fontSize=11, fillColor=INK)
+def _title(text: str, font: str, layout: Layout) -> String:
+    size = layout.font_size + 4
+    return String(layout.plot_x, layout.height - 18, text, fontName=font, fontSize=size, fillColor=INK)
 
 
 def monthly_bars(
-    months: Sequence[tuple[int, int]], counts_by_grade: Mapping[tuple[int, int], Mapping[str, int]], title: str = ""
+    months: Sequence[tuple[int, int]],
+    counts_by_grade: Mapping[tuple[int, int], Mapping[str, int]],
+    title: str = "",
+    layout: Layout = PRINT,
 ) -> Drawing:
     """Problems per month, stacked A (bottom) / B / C, with a legend."""
     font = font_name()
     data = [[counts_by_grade.get(month, {}).get(grade, 0) for month in months] for grade in GRADES]
-    chart = _bar_chart(data, [f"{year}-{month:02d}" for year, month in months], font)
+    chart = _bar_chart(data, [f"{year}-{month:02d}" for year, month in months], font, layout)
     chart.categoryAxis.style = "stacked"
     for index, grade in enumerate(GRADES):
         chart.bars[index].fillColor = GRADE_COLOURS[grade]
         chart.bars[index].strokeColor = None
     chart.barLabels.boxTarget = "mid"
+    # A segment lower than its label would be overprinted by it (and blur its neighbours' labels).
+    smallest = chart.valueAxis.valueMax * layout.font_size * 1.2 / layout.plot_height
+    chart.barLabelFormat = lambda value: _value_label(value) if value >= smallest else ""
 
     legend = Legend()
-    legend.x, legend.y = PLOT_X + PLOT_WIDTH + 8, PLOT_Y + PLOT_HEIGHT
-    legend.fontName, legend.fontSize = font, 8
+    legend.x, legend.y = layout.plot_x + layout.plot_width + 8, layout.plot_y + layout.plot_height
+    legend.fontName, legend.fontSize = font, layout.font_size + 1
     legend.alignment = "right"
     # Top to bottom like the stack: C, B, A; the grade letters are the same in both languages.
     legend.colorNamePairs = [(GRADE_COLOURS[grade], grade) for grade in reversed(GRADES)]
 
-    drawing = Drawing(WIDTH, HEIGHT)
-    drawing.add(_title(title or _("Problems per month"), font))
+    drawing = Drawing(layout.width, layout.height)
+    drawing.add(_title(title or _("Problems per month"), font, layout))
     drawing.add(chart)
     drawing.add(legend)
     return drawing
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+def _columns(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
-def pareto_chart(rows: Sequence[tuple[str, int, float]], title: str) -> Drawing:
-    """Bars of counts (left axis) and the cumulative percentage as a line (right axis, 0–100)."""
+def _short(label: str, room: int) -> str:
+    """`label` cut to `room` columns, a Chinese character taking two, "…" marking the cut."""
+    if sum(_columns(char) for char in label) <= room:
+        return label
+    kept, used = "", 1  # the ellipsis
+    for char in label:
+        used += _columns(char)
+        if used > room:
+            break
+        kept += char
+    return kept + "…"
+
+
+def pareto_chart(
+    rows: Sequence[tuple[str, int, float]], title: str, layout: Layout = PRINT, empty: str = ""
+) -> Drawing:
+    """Bars of counts (left axis) and the cumulative percentage as a line (right axis, 0–100);
+    without rows, the text `empty` (default "No problems")."""
     font = font_name()
-    drawing = Drawing(WIDTH, HEIGHT)
-    drawing.add(_title(title, font))
+    drawing = Drawing(layout.width, layout.height)
+    drawing.add(_title(title, font, layout))
+    x, y0, height = layout.plot_x, layout.plot_y, layout.plot_height
     if not rows:
-        drawing.add(String(PLOT_X, PLOT_Y + PLOT_HEIGHT / 2, _("No problems"), fontName=font, fontSize=10))
+        text = empty or _("No problems")
+        drawing.add(String(x, y0 + height / 2, text, fontName=font, fontSize=layout.font_size + 3, fillColor=INK))
         return drawing
-    chart = _bar_chart([[n for _label, n, _cum in rows]], [_short(label) for label, _n, _cum in rows], font)
+    labels = [_short(label, layout.label_chars) for label, _n, _cum in rows]
+    chart = _bar_chart([[n for _label, n, _cum in rows]], labels, font, layout)
     chart.bars[0].fillColor = PARETO_BAR
     chart.bars[0].strokeColor = None
+    chart.barLabels.boxAnchor = "s"  # the count stands on its bar
+    chart.barLabels.dy = 1
     drawing.add(chart)
 
-    right = PLOT_X + PLOT_WIDTH
-    slot = PLOT_WIDTH / len(rows)
+    right = x + chart.width
+    slot = chart.width / len(rows)
     points = []
     for index, (_label, _n, cumulative) in enumerate(rows):
-        points += [PLOT_X + slot * (index + 0.5), PLOT_Y + PLOT_HEIGHT * cumulative / 100]
+        points += [x + slot * (index + 0.5), y0 + height * cumulative / 100]
     drawing.add(PolyLine(points, strokeColor=PARETO_LINE, strokeWidth=1.5))
     for x, y in zip(points[::2], points[1::2], strict=True):
         drawing.add(Circle(x, y, 2.5, fillColor=PARETO_LINE, strokeColor=None))
-    drawing.add(Line(right, PLOT_Y, right, PLOT_Y + PLOT_HEIGHT, strokeColor=INK, strokeWidth=0.5))
+    drawing.add(Line(right, y0, right, y0 + height, strokeColor=INK, strokeWidth=0.5))
+    size = layout.font_size
     for percent in (0, 50, 80, 100):  # 80: the Pareto cut-off people look for
-        y = PLOT_Y + PLOT_HEIGHT * percent / 100
+        y = y0 + height * percent / 100
         drawing.add(Line(right, y, right + 3, y, strokeColor=INK, strokeWidth=0.5))
-        drawing.add(String(right + 5, y - 2.5, f"{percent}%", fontName=font, fontSize=7, fillColor=PARETO_LINE))
+        drawing.add(String(right + 5, y - size / 3, f"{percent}%", fontName=font, fontSize=size, fillColor=PARETO_LINE))
     return drawing
 
 
@@ -213,3 +282,20 @@ def to_svg(drawing: Drawing) -> str:
     # face as installed, then any sans-serif, so Chinese does not fall back to a serif face.
     font = font_name()
     return svg.replace(f"font-family: {font};", f"font-family: {font}, WenQuanYi Zen Hei, sans-serif;")
+
+
+_SIZE = re.compile(r'^<svg width="[0-9.]+" height="[0-9.]+"')
+
+
+def inline_svg(drawing: Drawing, ident: str, label: str) -> str:
+    """The drawing as an <svg> element to put inside an HTML page: no XML prolog, as wide as its
+    box with the height following the viewBox, ids made unique with `ident` (renderSVG names
+    every clip path "clip"; a second chart on the page would point at the first one's), and
+    `label` as its accessible name. Texts are escaped by renderSVG, the label here."""
+    svg = to_svg(drawing)
+    svg = svg[svg.index("<svg") :]
+    name = escape(label)
+    svg = _SIZE.sub(f'<svg width="100%" role="img" aria-label="{name}" id="{escape(ident)}"', svg, count=1)
+    svg = svg.replace('id="clip"', f'id="{ident}-clip"').replace("url(#clip)", f"url(#{ident}-clip)")
+    svg = svg.replace('id="group"', f'id="{ident}-group"')
+    return svg.replace("<title>...</title>", f"<title>{name}</title>", 1).replace("<desc>...</desc>", "", 1)

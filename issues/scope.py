@@ -37,6 +37,8 @@ for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SEC
         "issues.change_solvingpolicy",
         "issues.view_sectiondeadline",
         "issues.change_sectiondeadline",
+        # Corrections to a meeting's sign-in sheet (admin; each one kept in its history).
+        "issues.change_meeting",
     }
 # The chair of a QRQC meeting (DOMAIN.md §1, §5) assigns owners and closure dates.
 for chair in (

@@ -67,5 +67,8 @@ urlpatterns = [
     ),
 ]
 
+# A QRQC meeting's minutes on paper (issues/pdf_views.py).
+urlpatterns.append(path("meetings/<int:pk>/minutes.pdf", pdf_views.meeting_minutes_pdf, name="meeting_minutes_pdf"))
+
 # The daily QRQC board, Q chart and meeting (issue #5): each module lists its own pages.
 urlpatterns += board_views.urlpatterns + qchart_views.urlpatterns + meeting_views.urlpatterns

@@ -168,15 +168,37 @@ def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None
             **problem_context(request, problem, containment_form),
             **summary_context(request, problem),
             "lifecycle": lifecycle_context(request, problem, lifecycle_forms),
+            "meeting_decisions": _meeting_decisions(problem),
         },
+    )
+
+
+def _meeting_decisions(problem: Problem) -> list:
+    """What the daily meetings decided on this problem, newest first (issue #5)."""
+    return list(
+        problem.agenda_items.exclude(decision="", closure_confirmed_at__isnull=True)
+        .select_related("meeting__plant", "meeting__workshop")
+        .order_by("-meeting__day", "-discussed_at")[:20]
     )
 
 
 def _readable_change(change) -> tuple[str, object, object]:
     """(field name, old, new) in the reader's words: a status shows "Closed", not "closed"."""
     field = Problem._meta.get_field(change.field)
+    if change.field == "board_status":  # the meeting chair's colours, as words rather than JSON
+        return field.verbose_name, _board_status_text(change.old), _board_status_text(change.new)
     labels = dict(field.flatchoices) if field.choices else {}
     return field.verbose_name, labels.get(change.old, change.old), labels.get(change.new, change.new)
+
+
+def _board_status_text(value) -> str:
+    from issues.meeting_pages import COLOUR_LETTER, STEP_LABELS
+
+    if not isinstance(value, dict):
+        return ""
+    return ", ".join(
+        f"{STEP_LABELS.get(step, step)} {COLOUR_LETTER.get(colour, colour)}" for step, colour in value.items()
+    )
 
 
 def _readable_facts(problem: Problem) -> list[tuple[str, object]]:

@@ -178,6 +178,11 @@ QRQC_PDF_FONT = env_str("QRQC_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenh
 # 8D attachments (issues/attachments.py): per file, and per section.
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
+# The daily QRQC board (issue #5): open boards poll the server this often (a new or escalated
+# problem must show within 10 s); a TV shows this many rows a page and turns the page this often.
+QRQC_BOARD_REFRESH_SECONDS = env_int("QRQC_BOARD_REFRESH_SECONDS", 5)
+QRQC_TV_ROWS_PER_PAGE = env_int("QRQC_TV_ROWS_PER_PAGE", 10)
+QRQC_TV_PAGE_SECONDS = env_int("QRQC_TV_PAGE_SECONDS", 15)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (works across
 # processes, beat included, with no server).

@@ -199,6 +199,12 @@ class Problem(models.Model):
                 fields=["escalate_at"], name="problem_escalate_at_due", condition=Q(escalate_at__isnull=False)
             ),
             models.Index(fields=["alarm_at"], name="problem_alarm_at_due", condition=Q(alarm_at__isnull=False)),
+            # The daily board (issues.board.board_query): open problems plus those that occurred or
+            # closed in the past 24 hours, found by a BitmapOr of these three instead of reading the
+            # plant's whole history (bench/board.py: 150 ms -> 5 ms per query at 100k problems).
+            models.Index(fields=["plant"], condition=~Q(status="closed"), name="problem_not_closed"),
+            models.Index(fields=["closed_at"], condition=Q(closed_at__isnull=False), name="problem_closed_at"),
+            models.Index(fields=["occurred_at"], name="problem_occurred_at"),
         ]
 
     def __str__(self) -> str:

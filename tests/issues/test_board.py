@@ -10,7 +10,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from issues import lifecycle, solving
-from issues.board import STEPS, board_rows, step_colours
+from issues.board import (
+    STEPS,
+    age_label,
+    board_counts,
+    board_query,
+    board_rows,
+    latest_problem,
+    overdue_q,
+    page_rows,
+    rows_for,
+    step_colours,
+)
 from issues.eightd import Colour
 from issues.models import Problem, Role
 from tests.conftest import close_without_eightd, make_person
@@ -213,3 +224,94 @@ def test_the_board_costs_the_same_queries_for_5_and_50_problems(world, quality_e
 
     assert (few[0], many[0]) == (5, 50)
     assert few[1] == many[1]
+
+
+# --- the board's header and page helpers (issue #5) -------------------------------------------
+@pytest.mark.parametrize(
+    ("age", "label"),
+    [
+        (dt.timedelta(seconds=-30), "0 min"),  # a clock a little ahead on the reporting tablet
+        (dt.timedelta(seconds=59), "0 min"),
+        (dt.timedelta(minutes=35), "35 min"),
+        (dt.timedelta(minutes=59, seconds=59), "59 min"),
+        (dt.timedelta(hours=1), "1 h"),
+        (dt.timedelta(hours=3, minutes=50), "3 h"),
+        (dt.timedelta(hours=47, minutes=59), "47 h"),
+        (dt.timedelta(hours=48), "2 d"),
+        (dt.timedelta(days=30, hours=23), "30 d"),
+    ],
+)
+def test_an_age_reads_in_minutes_then_hours_then_days(age, label):
+    assert age_label(age) == label
+
+
+def test_the_header_counts_grades_open_overdue_and_unowned_problems_of_the_board(
+    world, other_world, quality_engineer, team_leader, outsider
+):
+    late_a = graded_problem(world.line_a1, quality_engineer, "A", occurred_at=hours_ago(80))
+    lifecycle.assign_owner(late_a, user=quality_engineer, owner=team_leader, due_date=dt.date(2025, 3, 9), now=NOW)
+    due_today = graded_problem(world.line_a2, quality_engineer, "B", occurred_at=hours_ago(5))
+    lifecycle.assign_owner(due_today, user=quality_engineer, owner=None, due_date=dt.date(2025, 3, 10), now=NOW)
+    closed_late = graded_problem(world.line_m1, quality_engineer, "C", occurred_at=hours_ago(4))
+    lifecycle.assign_owner(closed_late, user=quality_engineer, owner=None, due_date=dt.date(2025, 3, 1), now=NOW)
+    close_without_eightd(closed_late, user=quality_engineer, now=hours_ago(1))
+    graded_problem(other_world.line_a1, outsider, "A", occurred_at=hours_ago(1))
+
+    counts = board_counts(board_query(quality_engineer, now=NOW), now=NOW)
+
+    assert counts == {"total": 3, "a": 1, "b": 1, "c": 1, "open": 2, "overdue": 1, "no_owner": 1}
+    assert board_counts(board_query(quality_engineer, now=NOW).none(), now=NOW)["total"] == 0
+
+
+def test_overdue_is_judged_by_the_calendar_of_the_problems_plant(world, other_world, quality_engineer, outsider):
+    other_world.plant.timezone = "America/Chicago"  # 22:00 on 9 March when Shanghai is at noon on the 10th
+    other_world.plant.save(update_fields=["timezone"])
+    here = graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(30))
+    there = graded_problem(other_world.line_a1, outsider, "C", occurred_at=hours_ago(30))
+    for problem in (here, there):
+        lifecycle.assign_owner(problem, user=quality_engineer, owner=None, due_date=dt.date(2025, 3, 9), now=NOW)
+
+    late = Problem.objects.filter(overdue_q(["Asia/Shanghai", "America/Chicago"], NOW))
+
+    assert list(late) == [here]
+
+
+def test_the_latest_problem_is_the_one_logged_last_whenever_it_occurred(world, quality_engineer):
+    graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(2))
+    logged_last = graded_problem(world.line_a2, quality_engineer, "C", occurred_at=hours_ago(20))
+
+    assert latest_problem(board_query(quality_engineer, now=NOW)) == logged_last
+    assert latest_problem(board_query(quality_engineer, now=NOW).none()) is None
+
+
+def test_rows_for_a_page_of_the_board_match_the_whole_boards_rows(world, quality_engineer):
+    for hours in (1, 2, 3, 4):
+        graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(hours))
+    everything = board_rows(quality_engineer, now=NOW)
+
+    page = rows_for(board_query(quality_engineer, now=NOW)[1:3], now=NOW)
+
+    assert page == everything[1:3]
+    assert page_rows(board_query(quality_engineer, now=NOW), 1, 3, now=NOW) == everything[1:3]
+    assert page_rows(board_query(quality_engineer, now=NOW), 4, 8, now=NOW) == []
+
+
+def test_a_row_knows_whether_it_was_logged_within_the_hour_is_escalated_or_needs_an_owner(
+    world, quality_engineer, team_leader
+):
+    fresh = graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(0.5))
+    owned = graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(1))
+    lifecycle.assign_owner(owned, user=quality_engineer, owner=team_leader, due_date=None, now=NOW)
+    closed = graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(3))
+    close_without_eightd(closed, user=quality_engineer, now=hours_ago(2))
+    Problem.objects.filter(pk=owned.pk).update(escalation_level=4)
+    late_report = graded_problem(world.line_a2, quality_engineer, "C", occurred_at=hours_ago(5))
+    for problem, logged in ((fresh, 0.4), (owned, 1.01), (closed, 2.9), (late_report, 0.2)):
+        Problem.objects.filter(pk=problem.pk).update(reported_at=hours_ago(logged))
+
+    rows = {row.problem.pk: row for row in board_rows(quality_engineer, now=NOW)}
+
+    assert (rows[fresh.pk].new, rows[fresh.pk].escalated, rows[fresh.pk].needs_owner) == (True, False, True)
+    assert (rows[owned.pk].new, rows[owned.pk].escalated, rows[owned.pk].needs_owner) == (False, True, False)
+    assert rows[closed.pk].needs_owner is False  # closed: nobody needs to take it any more
+    assert rows[late_report.pk].new is True  # it occurred 5 hours ago but was logged just now

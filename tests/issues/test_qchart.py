@@ -200,3 +200,69 @@ def test_svg_text_uses_the_printout_font_with_a_browser_fallback():
     svg = qchart.to_svg(qchart.pareto_chart(pareto({"焊接": 1}), "x"))
     assert "WenQuanYi Zen Hei, sans-serif" in svg
     assert f"font-family: {qchart.font_name()};" not in svg
+
+
+def test_a_pareto_with_a_limit_keeps_the_biggest_and_puts_the_rest_last_as_one_bar():
+    counts = {"burr": 9, "dent": 1, "crack": 2, "scratch": 3, "rust": 1}
+    rows = pareto(counts, limit=3, others="others")
+    assert [(label, n) for label, n, _cum in rows] == [("burr", 9), ("scratch", 3), ("others", 4)]
+    assert [cum for _label, _n, cum in rows] == pytest.approx([56.25, 75, 100])
+    # "Others" stays last even when it outweighs the bars before it (the Pareto convention).
+    assert [label for label, _n, _cum in pareto(counts, limit=2, others="others")] == ["burr", "others"]
+    assert pareto(counts, limit=5) == pareto(counts)  # nothing left over: no "others" bar
+
+
+@pytest.mark.parametrize(
+    ("top", "step"), [(0, 1), (1, 1), (5, 1), (7, 2), (10, 2), (11, 5), (24, 5), (219, 50), (1000, 200), (4321, 1000)]
+)
+def test_the_value_axis_steps_are_round_numbers(top, step):
+    assert qchart.axis_step(top) == step
+
+
+@pytest.mark.parametrize(
+    ("label", "room", "short"),
+    [
+        ("a very long failure mode name", 12, "a very long…"),
+        ("burr", 12, "burr"),
+        ("焊接不良", 8, "焊接不良"),  # four characters, eight columns: it fits
+        ("轴承座孔径超差", 12, "轴承座孔径…"),  # seven: too wide, five and the ellipsis
+        ("O型圈漏装", 6, "O型圈…"),  # 1 + 2 + 2 + the ellipsis
+    ],
+)
+def test_long_labels_are_cut_by_their_width_a_chinese_character_counting_two(label, room, short):
+    assert qchart._short(label, room) == short
+
+
+def test_small_segments_of_a_stacked_month_lose_their_label_but_not_their_bar():
+    months = [(2026, 10), (2026, 11)]
+    root = _parse(qchart.to_svg(qchart.monthly_bars(months, {(2026, 11): {"A": 1, "C": 200}})))
+    texts = _texts(root)
+    assert "200" in texts
+    assert "1" not in texts  # 1 of 200 is a sliver: its label would overprint the 200's
+    assert len(_plot_bars(root)[_fill(qchart.GRADE_COLOURS["A"])]) == 1
+
+
+def test_a_pareto_of_a_few_bars_keeps_them_narrow_on_screen():
+    rows = pareto({"Quality": 3, "Equipment": 1})
+    drawing = qchart.pareto_chart(rows, "Categories", qchart.SCREEN)
+    chart = next(shape for shape in drawing.contents if hasattr(shape, "categoryAxis"))
+    assert chart.width == 2 * qchart.SCREEN.max_slot
+    line = next(shape for shape in drawing.contents if isinstance(shape, PolyLine))
+    assert line.points[0::2] == pytest.approx([qchart.SCREEN.plot_x + qchart.SCREEN.max_slot * x for x in (0.5, 1.5)])
+
+
+def test_an_empty_pareto_can_say_why():
+    texts = _texts(_parse(qchart.to_svg(qchart.pareto_chart([], "x", empty="No failure mode recorded"))))
+    assert "No failure mode recorded" in texts and "No problems" not in texts
+
+
+def test_an_inline_svg_scales_to_its_box_and_has_its_own_ids_and_name():
+    drawing = qchart.pareto_chart(pareto({"burr": 2}), "Failure <modes>", qchart.SCREEN)
+    svg = qchart.inline_svg(drawing, "modes", "Failure <modes>")
+    assert svg.startswith('<svg width="100%" role="img" aria-label="Failure &lt;modes&gt;" id="modes"')
+    assert 'viewBox="0 0 400 280"' in svg
+    assert "<?xml" not in svg and "DOCTYPE" not in svg and 'height="280"' not in svg.split(">")[0]
+    assert 'id="modes-clip"' in svg and "url(#modes-clip)" in svg and 'id="clip"' not in svg
+    assert "<title>Failure &lt;modes&gt;</title>" in svg
+    root = _parse(svg)
+    assert root.get("viewBox") == "0 0 400 280"

@@ -34,7 +34,8 @@ from issues.management.demo_eightd import (
     thin_d4,
     timeline,
 )
-from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Station, Workshop
+from issues.management.demo_meetings import seed_meetings
+from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Source, Station, Workshop
 from issues.scope import assign_role
 
 DEMO_PASSWORD = "qrqc-demo"
@@ -184,6 +185,7 @@ class Command(BaseCommand):
                 with kicks_paused(), transaction.atomic():  # commit (and its on_commit kicks) while paused
                     plant = self.build_plant()
                     self.build_history(plant, days, random.Random(seed))
+                    seed_meetings(plant, self.people, timezone.now(), lambda when: setattr(self, "clock", when))
             finally:
                 pre_create_historical_record.disconnect(dispatch_uid="seed_demo")
             self.stdout.write(
@@ -255,6 +257,17 @@ class Command(BaseCommand):
         modes = {mode.name_en: mode for mode in FailureMode.objects.filter(plant=plant)}
         now = timezone.now()
         categories = ["quality"] * 6 + ["equipment", "equipment", "utilities", "material", "safety", "people"]
+        # Where problems were found, for the meeting's agenda groups; its own generator keeps the
+        # rest of the replay (grades, stories, 8Ds) as it was.
+        found_at = random.Random(11)
+        sources = (
+            [Source.LINE] * 10
+            + [Source.CUSTOMER, Source.SUPPLIER, Source.VERIFICATION_STATION]
+            + [
+                Source.LAYERED_AUDIT,
+                Source.SCRAP_REVIEW,
+            ]
+        )
 
         def log(line: Line, category: str, title: str, occurred_at: dt.datetime, facts: dict, family: str) -> Problem:
             self.clock = occurred_at
@@ -267,6 +280,7 @@ class Command(BaseCommand):
                 facts=facts,
                 cause_family=family or story.family,
                 failure_mode=modes[story.failure_mode],
+                source=found_at.choice(sources),
             )
             return report_problem(report, reporter=self.people[f"leader.{line.code}"])[0]
 
