@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext
 
 from issues.eightd import Colour
@@ -136,12 +136,16 @@ def _owner_name(problem: Problem) -> str:
         return problem.owner.get_username()
 
 
-def _section_states(problem: Problem) -> dict[str, str] | None:
-    try:
-        report = problem.eightd
-    except ObjectDoesNotExist:
-        return None
-    return {section.code: section.state for section in report.sections.all()}
+def section_states(problem_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Problem id -> {D0..D8: state} for the problems that have an 8D report, in one query of
+    plain tuples: building ~450 Section objects for a page of 50 rows cost more than the query."""
+    states: dict[int, dict[str, str]] = {}
+    rows = Section.objects.filter(report__problem_id__in=list(problem_ids)).values_list(
+        "report__problem_id", "code", "state"
+    )
+    for problem_id, code, state in rows.order_by():
+        states.setdefault(problem_id, {})[code] = state
+    return states
 
 
 def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime):
@@ -159,21 +163,16 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
         problems = problems.filter(line__workshop=workshop)
     if line is not None:
         problems = problems.filter(line=line)
-    return (
-        problems.select_related("plant", "line__workshop", "owner__profile", "eightd")
-        .prefetch_related(
-            Prefetch("eightd__sections", queryset=Section.objects.only("id", "report_id", "code", "state"))
-        )
-        .order_by("grade", "occurred_at", "id")
-    )
+    return problems.select_related("plant", "line__workshop", "owner__profile").order_by("grade", "occurred_at", "id")
 
 
 def rows_for(problems: Iterable[Problem], *, now: dt.datetime) -> list[BoardRow]:
-    """Board rows for problems loaded by board_query (or a page of it): one more query, for
-    the plants' solving policies, whatever the number of problems."""
+    """Board rows for problems loaded by board_query (or a page of it): two more queries, for
+    the 8D sections and the plants' solving policies, whatever the number of problems."""
     problems = list(problems)
     plant_ids = {problem.plant_id for problem in problems}
     policies = {policy.plant_id: policy for policy in SolvingPolicy.objects.filter(plant_id__in=plant_ids)}
+    states = section_states(problem.pk for problem in problems) if problems else {}
     rows = []
     for problem in problems:
         # A plant without a stored policy has the default one (lifecycle.policy_for seeds it).
@@ -190,7 +189,7 @@ def rows_for(problems: Iterable[Problem], *, now: dt.datetime) -> list[BoardRow]
                 colours=step_colours(
                     problem.status,
                     problem.contained_at is not None,
-                    _section_states(problem),
+                    states.get(problem.pk),
                     policy.needs_eightd(problem.grade),
                     problem.board_status,
                 ),
