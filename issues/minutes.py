@@ -33,6 +33,7 @@ from issues.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, 
 from issues.board import STEPS, step_colours
 from issues.eightd import SECTIONS, Colour
 from issues.meeting import items_for
+from issues.meeting_pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
 from issues.printout import (
     INK,
@@ -133,15 +134,6 @@ class Minutes:
         return next((entry.count for entry in self.attendance_counts if entry.state == state), 0)
 
 
-def _name(user) -> str:
-    if user is None:
-        return ""
-    try:
-        return user.profile.display_name or user.get_username()
-    except ObjectDoesNotExist:
-        return user.get_username()
-
-
 def _minutes(delta: dt.timedelta) -> int:
     return max(0, round(delta.total_seconds() / 60))
 
@@ -220,7 +212,7 @@ def _item(entry: AgendaItem, problem, section_states, policy: SolvingPolicy) -> 
         grade=problem.grade,
         title=problem.title,
         line=problem.line.name,
-        owner=_name(problem.owner),
+        owner=person_name(problem.owner),
         due_date=problem.due_date,
         status=str(Problem.Status(problem.status).label),
         colours=colours,
@@ -248,17 +240,17 @@ def _attendance(meeting: Meeting) -> tuple[tuple[AttendanceRow, ...], tuple[Atte
     def order(row: Attendance):
         department = DEPARTMENTS.index(row.department) if row.department in DEPARTMENTS else len(DEPARTMENTS)
         role = roles.index(row.role) if row.role in roles else len(roles)
-        return (not row.expected, department, role, _name(row.person).casefold())
+        return (not row.expected, department, role, person_name(row.person).casefold())
 
     sheet = tuple(
         AttendanceRow(
             department=row.department,
             department_label=str(DEPARTMENT_LABELS.get(row.department) or (_("Guests") if not row.expected else "")),
-            person=_name(row.person),
+            person=person_name(row.person),
             role=str(Role(row.role).label) if row.role in roles else "",
             state=row.state,
             state_label=str(Attendance.State(row.state).label),
-            stand_in=_name(row.stand_in) or row.stand_in_name,
+            stand_in=person_name(row.stand_in) or row.stand_in_name,
             note=row.note,
             expected=row.expected,
         )
@@ -318,7 +310,7 @@ def minutes_data(meeting: Meeting, *, user=None, now: dt.datetime | None = None)
         plant=meeting.plant.name,
         workshop=meeting.workshop.name if meeting.workshop else "",
         day=meeting.day,
-        chair=_name(meeting.chair),
+        chair=person_name(meeting.chair),
         started_at=timezone.localtime(meeting.started_at, zone),
         ended_at=timezone.localtime(end, zone) if end else None,
         duration_minutes=_minutes((end or now) - meeting.started_at),

@@ -7,9 +7,6 @@ several pages, and who may download it."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import subprocess
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -26,6 +23,7 @@ from issues.minutes import minutes_data, render_minutes
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem
+from tests.issues.test_printout import pages, pdf_text, run, saved
 
 pytestmark = pytest.mark.django_db
 
@@ -333,24 +331,6 @@ def test_the_minutes_take_the_same_few_queries_for_5_or_50_agenda_items(
 
 
 # --------------------------------------------------------------------------- the printout
-
-
-def run(*command: str) -> str:
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
-
-
-def saved(pdf: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "minutes.pdf"
-    path.write_bytes(pdf)
-    return str(path)
-
-
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    return run("pdftotext", "-enc", "UTF-8", saved(pdf, tmp_path), "-")
-
-
-def pages(pdf: bytes, tmp_path: Path) -> int:
-    return int(re.search(r"^Pages:\s+(\d+)", run("pdfinfo", saved(pdf, tmp_path)), re.M).group(1))
 
 
 def printed(meeting: Meeting, language: str, now=ENDED) -> bytes:
