@@ -16,12 +16,19 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from issues.eightd import Colour
 from issues.models import Plant, Problem, Section, SolvingPolicy
 
 STEPS = ("containment", "root_cause", "actions", "verification", "closure")
+STEP_LABELS = {
+    "containment": gettext_lazy("Containment"),
+    "root_cause": gettext_lazy("Root cause"),
+    "actions": gettext_lazy("Actions"),
+    "verification": gettext_lazy("Verification"),
+    "closure": gettext_lazy("Closure"),
+}
 STEP_SECTIONS = {
     "containment": ("D0", "D1", "D2", "D3"),
     "root_cause": ("D4",),
@@ -107,6 +114,13 @@ def step_colours(
     return colours
 
 
+def colours_of(problem, section_states: Mapping[str, str] | None, needs_eightd: bool) -> dict[str, Colour]:
+    """step_colours for a problem row (live, or its historical row in the minutes)."""
+    return step_colours(
+        problem.status, problem.contained_at is not None, section_states, needs_eightd, problem.board_status
+    )
+
+
 @dataclass(frozen=True)
 class BoardRow:
     problem: Problem
@@ -186,13 +200,7 @@ def rows_for(problems: Iterable[Problem], *, now: dt.datetime) -> list[BoardRow]
                 due_date=problem.due_date,
                 overdue=problem.status != Status.CLOSED and problem.due_date is not None and problem.due_date < today,
                 escalation_level=problem.escalation_level,
-                colours=step_colours(
-                    problem.status,
-                    problem.contained_at is not None,
-                    states.get(problem.pk),
-                    policy.needs_eightd(problem.grade),
-                    problem.board_status,
-                ),
+                colours=colours_of(problem, states.get(problem.pk), policy.needs_eightd(problem.grade)),
                 # Logged, not occurred: a problem reported three hours late is news all the same.
                 new=now - problem.reported_at < NEW,
             )

@@ -32,21 +32,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 
 from escalation.models import LEVELS
-from issues.board import STEPS, BoardRow, age_label, board_counts, board_query, latest_problem, page_rows
-from issues.eightd import Colour
-from issues.eightd_views import COLOUR_LETTERS
+from issues.board import STEP_LABELS, STEPS, BoardRow, age_label, board_counts, board_query, latest_problem, page_rows
+from issues.eightd import COLOUR_LETTERS, Colour
 from issues.filters import BoardFilter
 from issues.models import Grade, Problem
 from issues.scope import visible_lines
 
 BOARD_PAGE_SIZE = 50  # a phone or desk browser; the TV pages by QRQC_TV_ROWS_PER_PAGE
-STEP_LABELS = {
-    "containment": gettext_lazy("Containment"),
-    "root_cause": gettext_lazy("Root cause"),
-    "actions": gettext_lazy("Actions"),
-    "verification": gettext_lazy("Verification"),
-    "closure": gettext_lazy("Closure"),
-}
 # Where a column is narrow: the TV's header and the phone's cards.
 STEP_SHORT = {
     "containment": pgettext_lazy("board step, short", "Contain"),

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 SECTIONS = ("D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
 
@@ -33,6 +34,15 @@ class Colour(StrEnum):
     YELLOW = "yellow"
     GREEN = "green"
     WHITE = "white"
+
+
+# Printed next to the colour everywhere (pages, TV, PDF), so a black-and-white copy still reads.
+COLOUR_LETTERS = {
+    Colour.RED: pgettext_lazy("board colour red", "R"),
+    Colour.YELLOW: pgettext_lazy("board colour yellow", "Y"),
+    Colour.GREEN: pgettext_lazy("board colour green", "G"),
+    Colour.WHITE: pgettext_lazy("board colour white: not applicable", "N/A"),
+}
 
 
 class Timing(StrEnum):

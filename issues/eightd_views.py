@@ -21,21 +21,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from issues import eightd, lifecycle, rights, sections, solving
 from issues.attachments import ACCEPT, delete_attachment, store_attachment
-from issues.eightd import Colour, Timing
+from issues.eightd import COLOUR_LETTERS, Colour, Timing
 from issues.lifecycle import TransitionRefused
 from issues.models import EightDReport, Problem, Section, SectionAttachment, SectionCode
 
-COLOUR_LETTERS = {
-    Colour.RED: pgettext_lazy("board colour red", "R"),
-    Colour.YELLOW: pgettext_lazy("board colour yellow", "Y"),
-    Colour.GREEN: pgettext_lazy("board colour green", "G"),
-    Colour.WHITE: pgettext_lazy("board colour white: not applicable", "N/A"),
-}
 TIMING_LABELS = {
     Timing.ANSWERED: gettext_lazy("Answered"),
     Timing.NOT_APPLICABLE: gettext_lazy("Not applicable"),

@@ -10,27 +10,17 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from issues import agenda, lifecycle, rights
 from issues import meeting as verbs
-from issues.board import STEPS, age_label, step_colours
-from issues.eightd import Colour
-from issues.eightd_views import COLOUR_LETTERS
+from issues.board import STEP_LABELS, STEPS, age_label, colours_of
+from issues.eightd import COLOUR_LETTERS, Colour
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.solving import people_of
 
 PRESENT_STATES = (Attendance.State.PRESENT, Attendance.State.STAND_IN)
 ITEM_RELATED = ("problem__plant", "problem__line__workshop", "problem__owner__profile", "problem__eightd")
 
-STEP_LABELS = {
-    "containment": gettext_lazy("Containment"),
-    "root_cause": gettext_lazy("Root cause"),
-    "actions": gettext_lazy("Actions"),
-    "verification": gettext_lazy("Verification"),
-    "closure": gettext_lazy("Closure"),
-}
-COLOUR_LETTER = COLOUR_LETTERS  # R, Y, G, N/A as the 8D pages letter them
 COLOUR_CHOICES = tuple(
     (colour, COLOUR_LETTERS[colour]) for colour in (Colour.RED, Colour.YELLOW, Colour.GREEN, Colour.WHITE)
 )
@@ -115,13 +105,7 @@ def item_rows(user, meeting: Meeting, items, now: dt.datetime) -> list[ItemRow]:
         if problem.status == Problem.Status.CANCELLED:
             steps = []
         else:
-            colours = step_colours(
-                problem.status,
-                problem.contained_at is not None,
-                states,
-                policy.needs_eightd(problem.grade),
-                problem.board_status,
-            )
+            colours = colours_of(problem, states, policy.needs_eightd(problem.grade))
             steps = steps_of(colours)
         finished = problem.status in verbs.FINISHED
         rows.append(
@@ -213,7 +197,7 @@ def timer(meeting: Meeting, now: dt.datetime) -> dict:
 def steps_of(colours) -> list[Step]:
     """Board cells from a step -> colour mapping (empty for a cancelled problem)."""
     return [
-        Step(step, str(STEP_LABELS[step]), colours[step], str(COLOUR_LETTER[colours[step]]))
+        Step(step, str(STEP_LABELS[step]), colours[step], str(COLOUR_LETTERS[colours[step]]))
         for step in STEPS
         if step in colours
     ]

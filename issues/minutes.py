@@ -30,8 +30,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, Table
 
 from issues.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
-from issues.board import STEPS, step_colours
-from issues.eightd import SECTIONS, Colour
+from issues.board import STEPS, colours_of
+from issues.eightd import COLOUR_LETTERS, SECTIONS, Colour
 from issues.meeting import items_for
 from issues.meeting_pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
@@ -198,13 +198,7 @@ def _item(entry: AgendaItem, problem, section_states, policy: SolvingPolicy) -> 
     if problem.status == Problem.Status.CANCELLED:
         colours = {}
     else:
-        colours = step_colours(
-            problem.status,
-            problem.contained_at is not None,
-            section_states,
-            policy.needs_eightd(problem.grade),
-            problem.board_status,
-        )
+        colours = colours_of(problem, section_states, policy.needs_eightd(problem.grade))
     return MinutesItem(
         problem_id=entry.problem_id,
         position=entry.position,
@@ -335,13 +329,6 @@ CELL_COLOURS = {
     Colour.GREEN: (colors.HexColor("#2e7d32"), colors.white),
     Colour.WHITE: (colors.white, MUTED),
 }
-# Printed in each cell too, so a black-and-white copy still reads.
-LETTERS = {
-    Colour.RED: pgettext_lazy("board colour, one letter", "R"),
-    Colour.YELLOW: pgettext_lazy("board colour, one letter", "Y"),
-    Colour.GREEN: pgettext_lazy("board colour, one letter", "G"),
-    Colour.WHITE: pgettext_lazy("board colour: not applicable", "N/A"),
-}
 STEP_HEADS = {
     "containment": pgettext_lazy("board step, short", "Cont."),
     "root_cause": pgettext_lazy("board step, short", "Cause"),
@@ -457,7 +444,7 @@ def _agenda(minutes: Minutes, st) -> list:
             letters = []
             for column, step in enumerate(STEPS, start=first):
                 colour = item.colours.get(step)
-                letters.append(str(LETTERS[colour]) if colour else "")
+                letters.append(str(COLOUR_LETTERS[colour]) if colour else "")
                 if colour:
                     fill, ink = CELL_COLOURS[colour]
                     style += [

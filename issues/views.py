@@ -192,12 +192,13 @@ def _readable_change(change) -> tuple[str, object, object]:
 
 
 def _board_status_text(value) -> str:
-    from issues.meeting_pages import COLOUR_LETTER, STEP_LABELS
+    from issues.board import STEP_LABELS
+    from issues.eightd import COLOUR_LETTERS
 
     if not isinstance(value, dict):
         return ""
     return ", ".join(
-        f"{STEP_LABELS.get(step, step)} {COLOUR_LETTER.get(colour, colour)}" for step, colour in value.items()
+        f"{STEP_LABELS.get(step, step)} {COLOUR_LETTERS.get(colour, colour)}" for step, colour in value.items()
     )
 
 
