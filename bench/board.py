@@ -223,7 +223,10 @@ class World:
                 owner_assigned_at=occurred + dt.timedelta(hours=20) if owner else None,
                 due_date=due,
                 contained_at=occurred + dt.timedelta(hours=2) if status not in ("open", "cancelled") else None,
-                closed_at=occurred + dt.timedelta(days=rng.uniform(2, 30)) if status == "closed" else None,
+                # Closed between 2 and 30 days after it occurred, and never later than now.
+                closed_at=occurred + min(dt.timedelta(days=rng.uniform(2, 30)), age * rng.uniform(0.2, 0.95))
+                if status == "closed"
+                else None,
                 escalation_level=level,
             )
             batch.append(problem)

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q
 from django.utils.translation import gettext, gettext_lazy
 
 from issues.eightd import Colour
 from issues.models import Plant, Problem, Section, SolvingPolicy
+from issues.models.plant import bilingual_name
 
 STEPS = ("containment", "root_cause", "actions", "verification", "closure")
 STEP_LABELS = {
@@ -39,6 +39,7 @@ STEP_SECTIONS = {
 WINDOW = dt.timedelta(hours=24)
 NEW = dt.timedelta(hours=1)  # a problem logged this recently is highlighted: nobody has seen it yet
 NOT_ESCALATED = 5  # Problem.escalation_level before any tier fired
+BOARD_ORDER = ("grade", "occurred_at", "id")  # A first, then the oldest
 
 Status = Problem.Status
 # The step a status is working on; the steps before it are done (green).
@@ -121,16 +122,76 @@ def colours_of(problem, section_states: Mapping[str, str] | None, needs_eightd: 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BoardProblem:
+    """What the board shows of a problem, read as plain values: building 50 Problem instances
+    with their plant, line, workshop, owner and profile cost more than the rest of the page."""
+
+    pk: int
+    number: str
+    grade: str
+    category: str
+    title: str
+    status: str
+    occurred_at: dt.datetime
+    reported_at: dt.datetime
+    contained_at: dt.datetime | None
+    due_date: dt.date | None
+    escalation_level: int
+    board_status: dict
+    plant_id: int
+    plant_timezone: str
+    line_name_en: str
+    line_name_zh: str
+    owner_username: str | None
+    owner_display_name: str | None
+
+    @property
+    def line(self) -> str:
+        return bilingual_name(self.line_name_en, self.line_name_zh)
+
+    @property
+    def owner_name(self) -> str:
+        """As Profile.__str__ says it; "" without an owner."""
+        return self.owner_display_name or self.owner_username or ""
+
+
+# Problem.values() names of BoardProblem's fields, in its order.
+BOARD_VALUES = (
+    "pk",
+    "number",
+    "grade",
+    "category",
+    "title",
+    "status",
+    "occurred_at",
+    "reported_at",
+    "contained_at",
+    "due_date",
+    "escalation_level",
+    "board_status",
+    "plant_id",
+    "plant__timezone",
+    "line__name_en",
+    "line__name_zh",
+    "owner__username",
+    "owner__profile__display_name",
+)
+
+
 @dataclass(frozen=True)
 class BoardRow:
-    problem: Problem
+    problem: BoardProblem
     age: dt.timedelta
-    owner_name: str
     due_date: dt.date | None
     overdue: bool
     escalation_level: int
     colours: dict[str, Colour]
     new: bool = False  # logged within the hour: the board highlights it
+
+    @property
+    def owner_name(self) -> str:
+        return self.problem.owner_name
 
     @property
     def escalated(self) -> bool:
@@ -139,15 +200,6 @@ class BoardRow:
     @property
     def needs_owner(self) -> bool:
         return self.owner_name == "" and self.problem.status != Status.CLOSED
-
-
-def _owner_name(problem: Problem) -> str:
-    if problem.owner is None:
-        return ""
-    try:
-        return str(problem.owner.profile)
-    except ObjectDoesNotExist:
-        return problem.owner.get_username()
 
 
 def section_states(problem_ids: Iterable[int]) -> dict[int, dict[str, str]]:
@@ -169,7 +221,8 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
     problems = (
         Problem.objects.visible_to(user)
         .exclude(status=Status.CANCELLED)
-        .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status=Status.CLOSED))
+        # Written as the index problem_open's condition, so that PostgreSQL uses it.
+        .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status__in=[Status.CLOSED, Status.CANCELLED]))
     )
     if plant is not None:
         problems = problems.filter(plant=plant)
@@ -177,28 +230,31 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
         problems = problems.filter(line__workshop=workshop)
     if line is not None:
         problems = problems.filter(line=line)
-    return problems.select_related("plant", "line__workshop", "owner__profile").order_by("grade", "occurred_at", "id")
+    return problems.order_by(*BOARD_ORDER)
 
 
-def rows_for(problems: Iterable[Problem], *, now: dt.datetime) -> list[BoardRow]:
-    """Board rows for problems loaded by board_query (or a page of it): two more queries, for
-    the 8D sections and the plants' solving policies, whatever the number of problems."""
-    problems = list(problems)
-    plant_ids = {problem.plant_id for problem in problems}
+def rows_for(problems, *, now: dt.datetime) -> list[BoardRow]:
+    """Board rows for a board_query (or a page of it), in its order: three queries, for the
+    problems, their 8D sections and the plants' solving policies, whatever their number."""
+    loaded = [BoardProblem(*values) for values in problems.values_list(*BOARD_VALUES)]
+    if not loaded:
+        return []
+    plant_ids = {problem.plant_id for problem in loaded}
     policies = {policy.plant_id: policy for policy in SolvingPolicy.objects.filter(plant_id__in=plant_ids)}
-    states = section_states(problem.pk for problem in problems) if problems else {}
+    states = section_states(problem.pk for problem in loaded)
+    today = {zone: now.astimezone(ZoneInfo(zone)).date() for zone in {problem.plant_timezone for problem in loaded}}
     rows = []
-    for problem in problems:
+    for problem in loaded:
         # A plant without a stored policy has the default one (lifecycle.policy_for seeds it).
         policy = policies.get(problem.plant_id) or SolvingPolicy(plant_id=problem.plant_id)
-        today = now.astimezone(ZoneInfo(problem.plant.timezone)).date()
         rows.append(
             BoardRow(
                 problem=problem,
                 age=now - problem.occurred_at,
-                owner_name=_owner_name(problem),
                 due_date=problem.due_date,
-                overdue=problem.status != Status.CLOSED and problem.due_date is not None and problem.due_date < today,
+                overdue=problem.status != Status.CLOSED
+                and problem.due_date is not None
+                and problem.due_date < today[problem.plant_timezone],
                 escalation_level=problem.escalation_level,
                 colours=colours_of(problem, states.get(problem.pk), policy.needs_eightd(problem.grade)),
                 # Logged, not occurred: a problem reported three hours late is news all the same.
@@ -213,7 +269,8 @@ def page_rows(problems, start: int, stop: int, *, now: dt.datetime) -> list[Boar
     ids first: sorting every row of the board with its joins before the limit took four times as
     long with 2,000 problems on the board."""
     ids = list(problems.values_list("pk", flat=True)[start:stop])
-    return rows_for(problems.filter(pk__in=ids), now=now) if ids else []
+    # The ids came through the reader's scope and filters: the page's own query need not repeat them.
+    return rows_for(Problem.objects.filter(pk__in=ids).order_by(*BOARD_ORDER), now=now) if ids else []
 
 
 def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) -> list[BoardRow]:
@@ -248,7 +305,7 @@ def board_counts(problems, *, now: dt.datetime) -> dict[str, int]:
 
 def latest_problem(problems) -> Problem | None:
     """The problem logged last among `problems` (a board_query): what a TV announces."""
-    newest = problems.order_by("-reported_at", "-id").select_related(None).prefetch_related(None)
+    newest = problems.order_by("-reported_at", "-id")
     return newest.only("id", "number", "title", "grade", "reported_at").first()
 
 

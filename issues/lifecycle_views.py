@@ -73,6 +73,15 @@ def path_of(status: str) -> list[dict]:
     ]
 
 
+PK_MARK = 9_876_543_210  # an id no problem has, replaced in the reversed address
+
+
+def problem_url_format() -> str:
+    """The problem page's address with "{}" for its id: a list of 50 links costs one reverse()
+    instead of 50 (2 ms of a board page)."""
+    return reverse("problem_detail", args=[PK_MARK]).replace(str(PK_MARK), "{}")
+
+
 def flag(problems: Iterable[Problem], now: dt.datetime) -> list[Problem]:
     """Mark each problem of a list with `days_without_owner` and `closure_overdue` (its plant,
     selected with it, gives the local day)."""

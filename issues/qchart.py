@@ -18,6 +18,7 @@ from datetime import date
 
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from reportlab import rl_config
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -25,6 +26,10 @@ from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 
 from issues.printout import font_name
+
+# reportlab checks every attribute set on a shape against its declared type: a fifth of the time
+# of drawing a chart (bench/board.py, "Q chart drawn"). The charts here set fixed, tested values.
+rl_config.shapeChecking = 0
 
 GRADES = ("A", "B", "C")
 SERIOUS = frozenset({"A", "B"})  # important or critical: the day turns red

@@ -34,7 +34,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from issues import qchart, qchart_data
-from issues.lifecycle_views import flag
+from issues.lifecycle_views import flag, problem_url_format
 from issues.models import Line, Plant, Problem, Workshop
 from issues.scope import scope_of, visible_lines
 
@@ -121,14 +121,17 @@ class Subject:
 
 
 def _labelled(problems: list[Problem]) -> list[Problem]:
-    """Each problem's grade, category and status in words, looked up once per page: Django's
-    get_FOO_display() hashes every choice's lazy translation on each call, and 50 problems'
-    worth of it took longer than all of the page's queries."""
+    """Each problem's link, local time, and grade, category and status in words, worked out
+    here once per page: Django's get_FOO_display() hashes every choice's lazy translation on each
+    call, and 50 problems' worth of it (or of {% url %}) took longer than the page's queries."""
     labels = {
         name: {value: str(label) for value, label in Problem._meta.get_field(name).flatchoices}
         for name in ("grade", "category", "status")
     }
+    url = problem_url_format()
     for problem in problems:
+        problem.url = url.format(problem.pk)
+        problem.time = f"{timezone.localtime(problem.occurred_at):%H:%M}"
         problem.grade_label = labels["grade"].get(problem.grade, problem.grade)
         problem.category_label = labels["category"].get(problem.category, problem.category)
         problem.status_label = labels["status"].get(problem.status, problem.status)

@@ -6,6 +6,8 @@ another plant (or another line, for a line-scoped role) sees nothing outside the
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
@@ -89,19 +91,24 @@ def scope_of(user) -> Scope:
     return scope
 
 
-def scope_filter(user, *, line_path: str = "line") -> Q:
-    """A Q object that keeps rows whose line (reached through `line_path`) is in the scope."""
+def scope_filter(user, *, line_path: str = "line", plant_path: str = "") -> Q:
+    """A Q object that keeps rows whose line (reached through `line_path`) is in the scope.
+    `plant_path` names the row's own plant where it has one (Problem.plant): a plant-wide role
+    then needs no join through the line and its workshop."""
     scope = scope_of(user)
     if scope.everything:
         return Q()
     if scope.empty:
         return Q(pk__in=[])
     prefix = f"{line_path}__" if line_path else ""
-    return (
-        Q(**{f"{line_path or 'pk'}__in": scope.line_ids})
-        | Q(**{f"{prefix}workshop__in": scope.workshop_ids})
-        | Q(**{f"{prefix}workshop__plant__in": scope.plant_ids})
+    branches = (
+        (f"{line_path or 'pk'}__in", scope.line_ids),
+        (f"{prefix}workshop__in", scope.workshop_ids),
+        (f"{plant_path}__in" if plant_path else f"{prefix}workshop__plant__in", scope.plant_ids),
     )
+    # Only the kinds of place the user has: an empty IN still costs every query its compilation
+    # (and a join) for a branch that can never match.
+    return functools.reduce(operator.or_, (Q(**{lookup: sorted(ids)}) for lookup, ids in branches if ids))
 
 
 def visible_lines(user):

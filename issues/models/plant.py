@@ -18,6 +18,13 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+def bilingual_name(name_en: str, name_zh: str) -> str:
+    """The name in the reader's language: Chinese when they read Chinese and there is one."""
+    if name_zh and (get_language() or "").startswith("zh"):
+        return name_zh
+    return name_en
+
+
 class BilingualName(models.Model):
     """A name in English and in Simplified Chinese; shown in the reader's language."""
 
@@ -32,9 +39,7 @@ class BilingualName(models.Model):
 
     @property
     def name(self) -> str:
-        if self.name_zh and (get_language() or "").startswith("zh"):
-            return self.name_zh
-        return self.name_en
+        return bilingual_name(self.name_en, self.name_zh)
 
 
 class Plant(BilingualName):

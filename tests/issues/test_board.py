@@ -115,7 +115,7 @@ def test_the_board_shows_the_past_day_and_every_open_older_problem_and_closures_
     shown = set(numbers(board_rows(quality_engineer, now=NOW)))
 
     assert shown == {p.number for p in (recent, old_open, recent_closed, closed_on_the_boundary)}
-    closed_row = next(row for row in board_rows(quality_engineer, now=NOW) if row.problem == recent_closed)
+    closed_row = next(row for row in board_rows(quality_engineer, now=NOW) if row.problem.pk == recent_closed.pk)
     assert closed_row.colours == colours(G, G, W, W, G)
 
 

@@ -220,6 +220,23 @@ def test_a_row_shows_number_grade_category_line_title_age_owner_due_date_and_lev
     assert "no owner" not in row and "overdue" not in row
 
 
+def test_what_people_typed_is_shown_as_text_on_the_board_and_the_tv(client, world, quality_engineer, team_leader):
+    problem = graded_problem(world.line_a1, quality_engineer, "C", occurred_at=ago(2))
+    Problem.objects.filter(pk=problem.pk).update(title='<script>alert("title")</script> & co')
+    world.line_a1.name_en = "<b>Line</b> 'one'"
+    world.line_a1.save()
+    team_leader.profile.display_name = '<img src=x onerror="owner()">'
+    team_leader.profile.save()
+    lifecycle.assign_owner(problem, user=quality_engineer, owner=team_leader, due_date=None, now=ago(1))
+
+    for name in (BOARD, LIVE, TV_ROWS):
+        row = row_html(get(client, quality_engineer, name), problem.number)
+        assert "&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt; &amp; co" in row
+        assert "&lt;b&gt;Line&lt;/b&gt; &#x27;one&#x27;" in row
+        assert "&lt;img src=x onerror=&quot;owner()&quot;&gt;" in row
+        assert "<script" not in row and "<b>Line" not in row and "<img" not in row
+
+
 def test_an_open_problem_without_an_owner_and_one_past_its_closure_date_are_flagged_in_red(
     client, world, quality_engineer, team_leader
 ):
