@@ -10,6 +10,7 @@ from django.conf import settings
 
 from escalation.dispatch import dispatch
 from escalation.sweep import sweep
+from qrqc_site.celery import send_now
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,5 @@ def kick() -> None:
     the broker down (Redis stopped) intake must still succeed; beat catches up later."""
     if not settings.QRQC_KICK_SWEEP or _kicks_paused.get():
         return
-    try:
-        # Fail fast: apply_async(retry=False) still waited ~6 s for kombu's reconnects, and a
-        # shift leader's submit must not hang while Redis is down.
-        with sweep_and_dispatch.app.pool.acquire(block=True, timeout=1) as connection:
-            connection.ensure_connection(max_retries=0)
-            sweep_and_dispatch.apply_async(expires=60, retry=False, connection=connection)
-    except Exception:
-        logger.warning("could not enqueue an escalation sweep; beat will catch up", exc_info=True)
+    if not send_now(sweep_and_dispatch, expires=60):
+        logger.warning("could not enqueue an escalation sweep; beat will catch up")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from escalation import ladder
 from escalation import tasks as escalation_tasks
 from escalation.policies import plan_for
 from issues import grading
+from issues import tasks as issues_tasks
 from issues.models import FailureMode, Line, Problem, ProblemCounter, ProblemPhoto, Shift
 from issues.thresholds import as_grading_table, current_table
 
@@ -169,6 +171,7 @@ def _store(report: Report, reporter, idempotency_key: str, photos) -> Problem:
     )
     # A problem logged late may already owe several tiers: sweep now, not at the next beat.
     transaction.on_commit(escalation_tasks.kick)
+    transaction.on_commit(functools.partial(issues_tasks.schedule_qcharts, plant, report.occurred_at))
     if photos:
         ProblemPhoto.objects.filter(pk__in=[photo.pk for photo in photos], problem__isnull=True).update(problem=problem)
     return problem

@@ -173,8 +173,17 @@ def verification_failed(problem: Problem, *, user, reason: str) -> Problem:
     )
 
 
-def assign_owner(problem: Problem, *, user, owner, due_date: dt.date | None, now: dt.datetime | None = None) -> Problem:
-    """The chair (quality department or meeting) names an owner and a closure date."""
+def assign_owner(
+    problem: Problem,
+    *,
+    user,
+    owner,
+    due_date: dt.date | None,
+    now: dt.datetime | None = None,
+    reason: str = "owner and due date assigned",
+) -> Problem:
+    """The chair (quality department or meeting) names an owner and a closure date; `reason`
+    goes into the history (the meeting names itself there)."""
     now = now or timezone.now()
     with transaction.atomic():
         problem = _locked(problem)
@@ -185,7 +194,7 @@ def assign_owner(problem: Problem, *, user, owner, due_date: dt.date | None, now
             problem.owner_assigned_at = now
             fields.append("owner_assigned_at")
         problem.owner, problem.due_date = owner, due_date
-        _save(problem, user, "owner and due date assigned", fields)
+        _save(problem, user, reason, fields)
     return problem
 
 

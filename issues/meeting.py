@@ -379,7 +379,14 @@ def assign(item: AgendaItem, *, user, owner, due_date: dt.date | None, now: dt.d
                 _("The closure date cannot be before today (%(today)s).") % {"today": today.isoformat()}
             )
         try:
-            item.problem = lifecycle.assign_owner(problem, user=user, owner=owner, due_date=due_date, now=now)
+            item.problem = lifecycle.assign_owner(
+                problem,
+                user=user,
+                owner=owner,
+                due_date=due_date,
+                now=now,
+                reason=_reason(meeting, "owner and due date assigned"),
+            )
         except TransitionRefused as refusal:
             raise MeetingRefused(str(refusal)) from refusal
         _discussed(item, user, now)

@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import date_format
@@ -293,7 +293,8 @@ def _charts(problems, year: int, month: int, zone, by_month: dict) -> dict:
         ),
         "categories": (qchart.pareto_chart, (qchart.pareto(categories), titles["categories"], screen), {}),
     }
-    return {"charts": _svgs(charts, titles), "without_mode": without_mode}
+    svgs, drawn = _svgs(charts, titles)
+    return {"charts": svgs, "without_mode": without_mode, "charts_drawn": drawn}
 
 
 def _canonical(value):
@@ -306,11 +307,12 @@ def _canonical(value):
     return value
 
 
-def _svgs(charts: dict, titles: dict[str, str]) -> dict[str, str]:
+def _svgs(charts: dict, titles: dict[str, str]) -> tuple[dict[str, str], int]:
     """Each chart as inline SVG. Drawing one costs 15–40 ms of reportlab (renderSVG builds a DOM
     of a thousand nodes), more than the rest of the page, so the SVG is cached under a digest of
     everything it is drawn from: a new problem changes the counts and so the key, nothing is
-    ever stale, and a shop-floor screen reloading the same month draws nothing."""
+    ever stale, and a shop-floor screen reloading the same month draws nothing. A worker draws
+    them ahead after each new problem (draw_ahead). Also returns how many it had to draw."""
     keys = {
         name: "qchart-svg:"
         + hashlib.sha256(repr(_canonical((CHART_CODE, name, make.__name__, args, kwargs))).encode()).hexdigest()
@@ -332,7 +334,29 @@ def _svgs(charts: dict, titles: dict[str, str]) -> dict[str, str]:
             cache.set_many(drawn, CHART_CACHE_SECONDS)
         except Exception:
             logger.warning("Q chart: cache unavailable, charts not kept", exc_info=True)
-    return svgs
+    return svgs, len(drawn)
+
+
+def draw_ahead(plant: Plant, year: int, month: int) -> int:
+    """Draw and keep the charts of a month for `plant` and each of its workshops in every
+    language, as they are shown to a reader who sees all of them (the cache key is what is
+    drawn, so everyone whose chart counts the same problems finds them too). Run by a worker
+    after a problem is logged (issues.tasks.draw_qcharts): the next reader does not wait for
+    reportlab. Returns the number of charts drawn; 0 when all were kept already."""
+    zone = plant.zone
+    whole = Problem.objects.filter(plant_id=plant.pk)
+    subjects = [whole] + [
+        whole.filter(line_id__in=[line.pk for line in workshop.lines.all()])
+        for workshop in plant.workshops.prefetch_related("lines")
+        if workshop.lines.all()
+    ]
+    drawn = 0
+    for problems in subjects:
+        _by_day, by_month = qchart_data.calendar_counts(problems, year, month, zone)
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                drawn += _charts(problems, year, month, zone, by_month)["charts_drawn"]
+    return drawn
 
 
 def _summary(weeks: list[list[qchart.Day | None]]) -> dict:

@@ -1,9 +1,13 @@
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
+from issues.models import Plant
 from issues.photos import purge_staged_photos
+from qrqc_site.celery import send_now
 
 STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)
 
@@ -12,3 +16,29 @@ STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)
 def purge_abandoned_photos() -> int:
     """Photos kept for a form that failed validation and was never sent again."""
     return purge_staged_photos(timezone.now() - STAGED_PHOTO_LIFETIME)
+
+
+@shared_task(ignore_result=True)
+def draw_qcharts(plant_id: int, months: list[list[int]]) -> int:
+    """The Q charts a new problem changed, drawn ahead for the next reader (see schedule_qcharts)."""
+    from issues.qchart_views import draw_ahead
+
+    plant = Plant.objects.filter(pk=plant_id).first()
+    return sum(draw_ahead(plant, year, month) for year, month in months) if plant else 0
+
+
+def schedule_qcharts(plant: Plant, occurred_at: dt.datetime) -> None:
+    """After a problem is logged: a worker draws the Q charts of this month (the page's default)
+    and of the month it occurred in, QRQC_QCHART_DELAY_SECONDS later, so that a burst of problems
+    is drawn once. Off without a cache the worker shares with the site (QRQC_DRAW_QCHARTS_AHEAD);
+    a broker that is down costs only the next reader's drawing time."""
+    if not settings.QRQC_DRAW_QCHARTS_AHEAD:
+        return
+    zone = plant.zone
+    today, day = timezone.now().astimezone(zone).date(), occurred_at.astimezone(zone).date()
+    months = sorted({(today.year, today.month), (day.year, day.month)})
+    delay = max(0, settings.QRQC_QCHART_DELAY_SECONDS)
+    waiting = f"qchart-scheduled:{plant.pk}:" + ",".join(f"{year}-{month}" for year, month in months)
+    if not cache.add(waiting, True, timeout=max(1, delay)):
+        return  # a drawing already waits for these months and will count this problem too
+    send_now(draw_qcharts, plant.pk, months, countdown=delay, expires=3600, queue=settings.QRQC_QCHART_QUEUE)

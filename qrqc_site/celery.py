@@ -1,3 +1,4 @@
+import logging
 import os
 from pathlib import Path
 
@@ -9,6 +10,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")
 app = Celery("qrqc_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+
+def send_now(task, *args, **options) -> bool:
+    """Enqueue `task` right away or give up within a second: a shift leader's submit must not
+    hang while Redis is down (apply_async(retry=False) still waited ~6 s for kombu's
+    reconnects). False, with a warning logged, when the broker could not be reached."""
+    try:
+        with task.app.pool.acquire(block=True, timeout=1) as connection:
+            connection.ensure_connection(max_retries=0)
+            task.apply_async(args, retry=False, connection=connection, **options)
+    except Exception:
+        logger.warning("could not enqueue %s", task.name, exc_info=True)
+        return False
+    return True
 
 
 class PromptConsumer(Consumer):

@@ -42,8 +42,10 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def no_sweep_kick(settings):
-    """Intake enqueues a sweep on the broker; tests that run a real worker turn it back on."""
+    """Intake enqueues a sweep and a Q chart drawing on the broker; tests that run a real worker
+    turn them back on."""
     settings.QRQC_KICK_SWEEP = False
+    settings.QRQC_DRAW_QCHARTS_AHEAD = False
 
 
 @pytest.fixture(autouse=True)

@@ -428,6 +428,7 @@ def test_the_chair_assigns_an_owner_and_a_closure_date(chair, meeting, team_lead
     assert (problem.owner, problem.due_date, problem.owner_assigned_at) == (team_leader, TODAY + 7 * DAY, NOW)
     record = problem.history.first()
     assert (record.history_user, record.owner_id) == (chair, team_leader.pk)
+    assert record.history_change_reason == "QRQC meeting 2026-11-20: owner and due date assigned"
     assert AgendaItem.objects.get(pk=item.pk).discussed_at == NOW
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -456,6 +457,7 @@ def test_each_chart_has_its_own_clip_path_id(world, quality_engineer):
 def drawings(monkeypatch, settings):
     """A cache of this test's own, and the number of charts drawn so far."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "qchart"}}
+    cache.clear()  # local memory outlives the test: the charts of an earlier one are kept there
     drawn = []
     real = qchart.inline_svg
 
@@ -493,6 +495,30 @@ def test_the_page_still_draws_its_charts_when_the_cache_is_down(
     html = page(quality_engineer, month="2026-03")
     assert len(drawings) == 3
     assert "Categories, 2026-03" in svg_texts(chart(html, "categories"))
+
+
+def test_charts_drawn_ahead_by_a_worker_reach_every_reader_without_drawing(
+    world, team_leader, quality_engineer, workshop_director, drawings
+):
+    logged(world.line_a1, team_leader, "B", at(2))
+    logged(world.line_m1, team_leader, "C", at(3))
+
+    drawn = qchart_views.draw_ahead(world.plant, 2026, 3)
+
+    # Three charts in two languages, for the plant and for each workshop, but the workshops' one
+    # problem each are the same categories, and no problem has a failure mode: 12 different charts.
+    assert drawn == len(drawings) == 12
+    assert qchart_views.draw_ahead(world.plant, 2026, 3) == 0  # all kept: nothing to draw again
+    drawings.clear()
+    page(quality_engineer, month="2026-03")
+    page(quality_engineer, "zh-hans", month="2026-03")
+    page(quality_engineer, month="2026-03", workshop=world.machining.pk)
+    page(workshop_director, "zh-hans", month="2026-03")
+    assert drawings == []
+
+    logged(world.line_a1, team_leader, "A", at(4))  # not drawn ahead: the next reader draws
+    page(quality_engineer, month="2026-03")
+    assert sorted(drawings) == ["qchart-categories", "qchart-months"]
 
 
 # --------------------------------------------------------------------------- queries
