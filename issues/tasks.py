@@ -1,4 +1,5 @@
 import datetime as dt
+import logging
 
 from celery import shared_task
 from django.conf import settings
@@ -10,6 +11,8 @@ from issues.photos import purge_staged_photos
 from qrqc_site.celery import send_now
 
 STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -39,6 +42,10 @@ def schedule_qcharts(plant: Plant, occurred_at: dt.datetime) -> None:
     months = sorted({(today.year, today.month), (day.year, day.month)})
     delay = max(0, settings.QRQC_QCHART_DELAY_SECONDS)
     waiting = f"qchart-scheduled:{plant.pk}:" + ",".join(f"{year}-{month}" for year, month in months)
-    if not cache.add(waiting, True, timeout=max(1, delay)):
-        return  # a drawing already waits for these months and will count this problem too
+    try:
+        if not cache.add(waiting, True, timeout=max(1, delay)):
+            return  # a drawing already waits for these months and will count this problem too
+    except Exception:  # Redis down: the problem is saved all the same, and the charts have no cache anyway
+        logger.warning("Q chart: cache unavailable, no drawing ahead", exc_info=True)
+        return
     send_now(draw_qcharts, plant.pk, months, countdown=delay, expires=3600, queue=settings.QRQC_QCHART_QUEUE)

@@ -134,7 +134,7 @@ def test_a_worker_draws_the_q_charts_ahead_after_a_problem_is_logged(
     settings.QRQC_DRAW_QCHARTS_AHEAD = True
     settings.QRQC_QCHART_QUEUE = queue
     settings.QRQC_QCHART_DELAY_SECONDS = 5  # both problems are logged well within it
-    worker = start_worker(worker_env, queue)
+    worker, lines = start_worker(worker_env, queue), []
     try:
         # Through intake, committed: its on_commit hook schedules the drawing.
         graded_problem(world.line_a1, team_leader, "A", occurred_at=timezone.now() - dt.timedelta(minutes=3))

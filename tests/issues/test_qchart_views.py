@@ -20,6 +20,7 @@ from django.urls import reverse
 from issues import qchart, qchart_data, qchart_views
 from issues.lifecycle import cancel_as_duplicate
 from issues.models import FailureMode, Problem, Profile, Role
+from issues.tasks import schedule_qcharts
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem
 
@@ -519,6 +520,21 @@ def test_charts_drawn_ahead_by_a_worker_reach_every_reader_without_drawing(
     logged(world.line_a1, team_leader, "A", at(4))  # not drawn ahead: the next reader draws
     page(quality_engineer, month="2026-03")
     assert sorted(drawings) == ["qchart-categories", "qchart-months"]
+
+
+def test_a_problem_is_logged_when_the_cache_for_drawing_ahead_is_down(
+    world, team_leader, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.QRQC_DRAW_QCHARTS_AHEAD = True
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    with caplog.at_level("WARNING", logger="issues.tasks"), django_capture_on_commit_callbacks(execute=True) as hooks:
+        problem = logged(world.line_a1, team_leader, "A", at(2))
+
+    assert any(getattr(hook, "func", None) is schedule_qcharts for hook in hooks)
+    assert Problem.objects.filter(pk=problem.pk).exists()
+    assert "no drawing ahead" in caplog.text
 
 
 # --------------------------------------------------------------------------- queries
