@@ -384,7 +384,7 @@ def time_draw_ahead(world: World, runs: int = 5) -> tuple[int, list[float]]:
     today = timezone.now().astimezone(world.zone).date()
     kept, charts, times = qchart_views.cache, 0, []
     try:
-        for run in range(runs):
+        for _ in range(runs):
             qchart_views.cache = LocMemCache("bench-draw-ahead", {})
             qchart_views.cache.clear()  # local-memory caches of one name share their store
             started = time.perf_counter()
