@@ -165,6 +165,17 @@ def _plant_lines(request):
     return Line.objects.filter(workshop__plant__in=_plants(request)).select_related("workshop")
 
 
+class DayRangeFilter(django_filters.DateFromToRangeFilter):
+    """From one day to another, both included, on a DateField. DateFromToRangeFilter turns the
+    days into midnights in the active (plant) time zone, which a DateField then reads in UTC:
+    a day early east of Greenwich. The days themselves go to the database here."""
+
+    def filter(self, qs, value):
+        if value:
+            value = slice(value.start and value.start.date(), value.stop and value.stop.date())
+        return super().filter(qs, value)
+
+
 class LessonFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     plant = IdsFilter(label=_("Plant"), queryset=_plants, distinct=False)
@@ -175,7 +186,7 @@ class LessonFilter(django_filters.FilterSet):
         label=_("Cause family"), choices=CauseFamily.choices, widget=forms.CheckboxSelectMultiple
     )
     product = django_filters.CharFilter(label=_("Product"), lookup_expr="icontains")
-    learned = django_filters.DateFromToRangeFilter(
+    learned = DayRangeFilter(
         label=_("Learned between"),
         field_name="learned_on",
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),

@@ -130,6 +130,10 @@ def test_the_library_filters_by_place_failure_mode_cause_family_product_and_lear
     assert found(product="4711") == [burr_a1.pk]
     assert found(learned_after="2025-04-01") == [paint_m1.pk]
     assert found(learned_before="2025-04-01") == [burr_a1.pk]
+    # Both ends count, in the plant's days (Shanghai is east of UTC: its midnight is the day before there).
+    assert found(learned_after="2025-05-02", learned_before="2025-05-02") == [paint_m1.pk]
+    assert found(learned_after="2025-03-10", learned_before="2025-03-10") == [burr_a1.pk]
+    assert found(learned_after="2025-05-03") == []
     assert found(order="learned") == [burr_a1.pk, paint_m1.pk]
     assert found(order="line") == [burr_a1.pk, paint_m1.pk]
 
