@@ -6,10 +6,10 @@ scope. Open boards poll a fragment of themselves (htmx) every QRQC_BOARD_REFRESH
 new or escalated problem shows up within 10 s without a reload. The TV turns its pages itself:
 each fragment names the page the next poll asks for.
 
-Every page costs the same few queries whatever the number of problems: one aggregate for the
-header (which also counts the pager), the page's ids, those problems with their 8D sections,
-the plants' solving policies, and the newest problem. The filter panel's choices (people,
-lines) are fetched only when the panel is opened or filters are in the address.
+Every page costs the same few queries whatever the number of problems: the board's entries
+(one narrow row per problem on it, for the header's counts, the newest problem and the pager),
+the page's problems, their 8D sections and the plants' solving policies. The filter panel's
+choices (people, lines) are fetched only when the panel is opened or filters are in the address.
 """
 
 from __future__ import annotations
@@ -33,7 +33,18 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 
 from escalation.models import LEVELS
-from issues.board import STEP_LABELS, STEPS, BoardRow, age_label, board_counts, board_query, latest_problem, page_rows
+from issues.board import (
+    STEP_LABELS,
+    STEPS,
+    BoardEntry,
+    BoardRow,
+    age_label,
+    board_counts,
+    board_entries,
+    board_query,
+    latest_problem,
+    page_rows,
+)
 from issues.eightd import COLOUR_LETTERS, Colour
 from issues.filters import BoardFilter
 from issues.lifecycle_views import problem_url_format
@@ -194,7 +205,7 @@ def _rows_html(rows: list[BoardRow], *, tv: bool = False) -> list[str]:
 @dataclass
 class Board:
     filterset: BoardFilter | None  # None: the address has no filters
-    problems: object  # the filtered board_query
+    entries: list[BoardEntry]  # the filtered board_query, in its order
     counts: dict[str, int]
     query: str  # the filters, url-encoded, without the page
     scope: str  # what the board covers, for its title
@@ -213,12 +224,13 @@ def _board(request, now: dt.datetime) -> Board:
     if not query:
         # Most boards and every polling TV without filters: building the filter form (its
         # choices are scoped querysets) cost more than drawing ten rows.
-        return Board(None, base, board_counts(base, now=now), "", "")
+        entries = board_entries(base)
+        return Board(None, entries, board_counts(entries, now=now), "", "")
     filterset = BoardFilter(query, queryset=base, request=request)
     # A filter that does not hold (a line of another plant, a bad date) shows its error and an
     # empty board: a TV must never quietly show more than its address asks for.
-    problems = filterset.qs if filterset.is_valid() else base.none()
-    return Board(filterset, problems, board_counts(problems, now=now), query.urlencode(), _scope_title(filterset))
+    entries = board_entries(filterset.qs) if filterset.is_valid() else []
+    return Board(filterset, entries, board_counts(entries, now=now), query.urlencode(), _scope_title(filterset))
 
 
 def _scope_title(filterset: BoardFilter) -> str:
@@ -229,19 +241,13 @@ def _scope_title(filterset: BoardFilter) -> str:
     return " · ".join(names)
 
 
-def _page(board: Board, size: int, number) -> Page:
-    paginator = Paginator(board.problems, size)
-    paginator.count = board.counts["total"]  # already counted by the header's aggregate
-    return paginator.get_page(number)
-
-
 def _rows_of(board: Board, page: Page, now: dt.datetime) -> list[BoardRow]:
     start = (page.number - 1) * page.paginator.per_page
-    return page_rows(board.problems, start, start + page.paginator.per_page, now=now)
+    return page_rows(board.entries, start, start + page.paginator.per_page, now=now)
 
 
 def _header(board: Board, now: dt.datetime) -> dict:
-    latest = latest_problem(board.problems)
+    latest = latest_problem(board.entries)
     return {
         "counts": board.counts,
         "latest": latest,
@@ -295,7 +301,7 @@ def _with(query: QueryDict, name: str, value: str) -> str:
 
 def _board_context(request, now: dt.datetime) -> dict:
     board = _board(request, now)
-    page = _page(board, BOARD_PAGE_SIZE, request.GET.get("page"))
+    page = Paginator(board.entries, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     filters = _filters(request)
     return {
         "filter": board.filterset,
@@ -360,8 +366,7 @@ def _tv_context(request, now: dt.datetime) -> dict:
     board = _board(request, now)
     per_page = max(1, settings.QRQC_TV_ROWS_PER_PAGE)
     refresh = max(1, settings.QRQC_BOARD_REFRESH_SECONDS)
-    paginator = Paginator(board.problems, per_page)
-    paginator.count = board.counts["total"]
+    paginator = Paginator(board.entries, per_page)
     number = _number(request.GET.get("page"), 1)
     if not 1 <= number <= paginator.num_pages:  # the list got shorter since: start again
         number = 1

@@ -1,5 +1,3 @@
-from zoneinfo import ZoneInfo
-
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
@@ -8,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from issues.board import overdue_q
 from issues.models import Category, CauseFamily, FailureMode, Grade, Lesson, Line, Meeting, Plant, Problem, Workshop
 from issues.scope import scope_filter, visible_plants
 
@@ -80,11 +79,7 @@ def filter_overdue(queryset, name, value):
     """Closure date passed (before today in the problem's plant) and neither closed nor cancelled."""
     if value is None:
         return queryset
-    now = timezone.now()
-    late = Q(pk__in=[])
-    for zone in Plant.objects.order_by().values_list("timezone", flat=True).distinct():
-        late |= Q(plant__timezone=zone, due_date__lt=timezone.localtime(now, ZoneInfo(zone)).date())
-    late &= ~Q(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
+    late = overdue_q(Plant.objects.order_by().values_list("timezone", flat=True).distinct(), timezone.now())
     return queryset.filter(late) if value else queryset.exclude(late)
 
 

@@ -12,8 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from issues import lifecycle, solving
 from issues.board import (
     STEPS,
+    BoardEntry,
     age_label,
     board_counts,
+    board_entries,
     board_query,
     board_rows,
     latest_problem,
@@ -257,10 +259,41 @@ def test_the_header_counts_grades_open_overdue_and_unowned_problems_of_the_board
     close_without_eightd(closed_late, user=quality_engineer, now=hours_ago(1))
     graded_problem(other_world.line_a1, outsider, "A", occurred_at=hours_ago(1))
 
-    counts = board_counts(board_query(quality_engineer, now=NOW), now=NOW)
+    counts = board_counts(board_entries(board_query(quality_engineer, now=NOW)), now=NOW)
 
     assert counts == {"total": 3, "a": 1, "b": 1, "c": 1, "open": 2, "overdue": 1, "no_owner": 1}
-    assert board_counts(board_query(quality_engineer, now=NOW).none(), now=NOW)["total"] == 0
+    assert board_counts([], now=NOW)["total"] == 0
+
+
+def entry(grade="C", status="open", owner_id=7, due_date=None, zone="Asia/Shanghai", pk=1, reported_at=NOW):
+    return BoardEntry(pk, f"N{pk}", "title", grade, status, owner_id, due_date, zone, reported_at)
+
+
+MARCH = {day: dt.date(2025, 3, day) for day in (8, 9, 10)}  # NOW is the 10th in Shanghai, the 9th in Chicago
+
+
+@pytest.mark.parametrize(
+    ("entry_", "counted"),
+    [
+        (entry(grade="A"), {"a": 1, "open": 1}),
+        (entry(grade="B", owner_id=None), {"b": 1, "open": 1, "no_owner": 1}),
+        (entry(status="closed", owner_id=None, due_date=MARCH[8]), {"c": 1}),  # closed: nothing is late any more
+        (entry(status="acting", due_date=MARCH[9]), {"c": 1, "open": 1, "overdue": 1}),
+        (entry(due_date=MARCH[10]), {"c": 1, "open": 1}),  # due today is not late yet
+        (entry(due_date=MARCH[9], zone="America/Chicago"), {"c": 1, "open": 1}),  # still the 9th there
+        (entry(due_date=MARCH[8], zone="America/Chicago"), {"c": 1, "open": 1, "overdue": 1}),
+        (entry(grade=""), {"open": 1}),  # not graded (yet): counted in the total only
+    ],
+)
+def test_the_header_counts_each_entry_once_by_grade_state_owner_and_its_plants_calendar(entry_, counted):
+    expected = dict.fromkeys(("a", "b", "c", "open", "overdue", "no_owner"), 0) | counted | {"total": 1}
+    assert board_counts([entry_], now=NOW) == expected
+
+
+def test_the_latest_entry_is_the_one_logged_last_then_the_higher_id():
+    first, same_time, later = entry(pk=1), entry(pk=2), entry(pk=3, reported_at=NOW + dt.timedelta(seconds=1))
+    assert latest_problem([later, first, same_time]) == later
+    assert latest_problem([first, same_time]) == same_time
 
 
 def test_overdue_is_judged_by_the_calendar_of_the_problems_plant(world, other_world, quality_engineer, outsider):
@@ -280,8 +313,8 @@ def test_the_latest_problem_is_the_one_logged_last_whenever_it_occurred(world, q
     graded_problem(world.line_a1, quality_engineer, "C", occurred_at=hours_ago(2))
     logged_last = graded_problem(world.line_a2, quality_engineer, "C", occurred_at=hours_ago(20))
 
-    assert latest_problem(board_query(quality_engineer, now=NOW)) == logged_last
-    assert latest_problem(board_query(quality_engineer, now=NOW).none()) is None
+    assert latest_problem(board_entries(board_query(quality_engineer, now=NOW))).pk == logged_last.pk
+    assert latest_problem([]) is None
 
 
 def test_rows_for_a_page_of_the_board_match_the_whole_boards_rows(world, quality_engineer):
@@ -292,8 +325,10 @@ def test_rows_for_a_page_of_the_board_match_the_whole_boards_rows(world, quality
     page = rows_for(board_query(quality_engineer, now=NOW)[1:3], now=NOW)
 
     assert page == everything[1:3]
-    assert page_rows(board_query(quality_engineer, now=NOW), 1, 3, now=NOW) == everything[1:3]
-    assert page_rows(board_query(quality_engineer, now=NOW), 4, 8, now=NOW) == []
+    entries = board_entries(board_query(quality_engineer, now=NOW))
+    assert [entry.pk for entry in entries] == [row.problem.pk for row in everything]
+    assert page_rows(entries, 1, 3, now=NOW) == everything[1:3]
+    assert page_rows(entries, 4, 8, now=NOW) == []
 
 
 def test_a_row_knows_whether_it_was_logged_within_the_hour_is_escalated_or_needs_an_owner(
