@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import sys
+import warnings
 from urllib.parse import unquote, urlparse
 
 
@@ -48,3 +50,32 @@ def ensure_database(db: dict) -> None:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["name"])))
     finally:
         conn.close()
+
+
+def setup_django(db: dict) -> None:
+    """Django on the benchmark's database: set up, checked to point at it, migrated, and a line
+    printed of what runs (environment variables the script set before stay as they are)."""
+    os.environ.setdefault("DJANGO_ENV", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")
+
+    import django
+
+    # Whitenoise warns that static files were never collected; irrelevant to what is measured.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.settings_dict["NAME"] != db["name"]:
+        sys.exit(
+            f"settings resolved to {connection.vendor} {connection.settings_dict['NAME']!r}; expected {db['name']!r}"
+        )
+    call_command("migrate", interactive=False, verbosity=0)
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg_version = cur.fetchone()[0]
+    print(
+        f"Python {platform.python_version()} · Django {django.get_version()} · PostgreSQL {pg_version}"
+        f" · database {db['name']} · {os.cpu_count()} CPUs"
+    )

@@ -42,18 +42,16 @@ import argparse
 import datetime as dt
 import math
 import os
-import platform
 import random
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchdb import database_from_env, ensure_database  # noqa: E402  (bench/ is the script's folder)
+from benchdb import database_from_env, ensure_database, setup_django  # noqa: E402  (bench/ is the script's folder)
 
 PLANT_CODE = "benchboard"
 WORKSHOPS = 4
@@ -439,34 +437,12 @@ def main() -> None:
 
     db = database_from_env("board.py", "qrqc_bench_board")
     ensure_database(db)
-    os.environ.setdefault("DJANGO_ENV", "test")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")
+    run_started = time.perf_counter()
+    setup_django(db)
 
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
-
-    from django.core.management import call_command
-    from django.db import connection
     from django.utils import timezone
 
     from issues.models import Problem
-
-    if connection.vendor != "postgresql" or connection.settings_dict["NAME"] != db["name"]:
-        sys.exit(
-            f"settings resolved to {connection.vendor} {connection.settings_dict['NAME']!r}; expected {db['name']!r}"
-        )
-
-    run_started = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
-    with connection.cursor() as cur:
-        cur.execute("SHOW server_version")
-        pg_version = cur.fetchone()[0]
-    print(
-        f"Python {platform.python_version()} · Django {django.get_version()} · PostgreSQL {pg_version}"
-        f" · database {db['name']} · {os.cpu_count()} CPUs"
-    )
 
     world = World(random.Random(args.seed), args.per_day)
     print(f"plant {world.plant.code}: {len(world.lines)} lines, {len(world.modes)} failure modes, {args.per_day:g}/day")

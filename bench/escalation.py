@@ -44,19 +44,17 @@ import collections
 import datetime as dt
 import multiprocessing
 import os
-import platform
 import random
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchdb import database_from_env, ensure_database  # noqa: E402  (bench/ is the script's folder)
+from benchdb import database_from_env, ensure_database, setup_django  # noqa: E402  (bench/ is the script's folder)
 
 PLANT_CODE = "benchesc"
 WORKSHOPS = 4
@@ -649,31 +647,14 @@ def main() -> None:
         hook_process.start()
         hook_url = f"http://127.0.0.1:{receive.recv()}/hook"
 
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
-
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
     try:
-        if connection.vendor != "postgresql" or connection.settings_dict["NAME"] != db["name"]:
-            sys.exit(
-                f"settings resolved to {connection.vendor} {connection.settings_dict['NAME']!r}; expected {db['name']!r}"
-            )
+        run_started = time.perf_counter()
+        setup_django(db)
+
+        from django.conf import settings
+
         assert settings.EMAIL_BACKEND.endswith("locmem.EmailBackend"), settings.EMAIL_BACKEND
         assert not settings.QRQC_GATEWAY.get("URL")
-        run_started = time.perf_counter()
-        call_command("migrate", interactive=False, verbosity=0)
-        with connection.cursor() as cur:
-            cur.execute("SHOW server_version")
-            pg_version = cur.fetchone()[0]
-        print(
-            f"Python {platform.python_version()} · Django {django.get_version()} · PostgreSQL {pg_version}"
-            f" · database {db['name']} · {os.cpu_count()} CPUs"
-        )
         run(args, hook_url, hook_log, run_started)
     finally:
         if hook_process is not None:

@@ -37,6 +37,17 @@ def graded_problem(line, reporter, grade: str = "A", *, occurred_at: dt.datetime
     return problem
 
 
+def copied(template: Problem, suffix: str, **changes) -> Problem:
+    """An unsaved copy of a logged problem, numbered `<number>-<suffix>`, for bulk_create: tests
+    that only read problems (query counts, charts) store hundreds in one go."""
+    fields = {
+        field.attname: getattr(template, field.attname)
+        for field in Problem._meta.concrete_fields
+        if field.attname not in ("id", "number", "idempotency_key")
+    }
+    return Problem(**{**fields, **changes}, number=f"{template.number}-{suffix}")
+
+
 def valid_content(code: str, people: Sequence) -> dict:
     """A complete answer to section `code` naming `people` (users of the plant; the first leads).
     It is exactly what sections.clean_section(complete=True) returns for as_post(code, it)."""

@@ -27,7 +27,7 @@ from issues.board import (
 from issues.eightd import Colour
 from issues.models import Problem, Role
 from tests.conftest import close_without_eightd, make_person
-from tests.issues.eightd_factory import clean_answer, graded_problem, valid_content
+from tests.issues.eightd_factory import clean_answer, copied, graded_problem, valid_content
 
 R, Y, G, W = Colour.RED, Colour.YELLOW, Colour.GREEN, Colour.WHITE
 NOW = dt.datetime(2025, 3, 10, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
@@ -190,17 +190,7 @@ def test_a_row_colours_its_steps_from_the_problems_8d(world, quality_engineer, r
 
 def _more_problems(template: Problem, count: int, batch: str) -> None:
     """Copies of a logged problem, stored in one go: the board only reads them."""
-    Problem.objects.bulk_create(
-        Problem(
-            **{
-                field.attname: getattr(template, field.attname)
-                for field in Problem._meta.concrete_fields
-                if field.attname not in ("id", "number", "idempotency_key")
-            },
-            number=f"{template.number}-{batch}{index}",
-        )
-        for index in range(count)
-    )
+    Problem.objects.bulk_create(copied(template, f"{batch}{index}") for index in range(count))
 
 
 def test_the_board_costs_the_same_queries_for_5_and_50_problems(world, quality_engineer, team_leader, reviewer):

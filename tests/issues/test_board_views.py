@@ -18,7 +18,7 @@ from issues import lifecycle
 from issues.board_views import tv_turn
 from issues.models import Problem
 from tests.conftest import close_without_eightd, make_person
-from tests.issues.eightd_factory import graded_problem
+from tests.issues.eightd_factory import copied, graded_problem
 
 BOARD, LIVE, TV, TV_ROWS, FILTERS = "board", "board_live", "board_tv", "board_tv_rows", "board_filters"
 PAGES = (BOARD, LIVE, TV, TV_ROWS)
@@ -456,17 +456,7 @@ def test_an_invalid_filter_shows_an_error_and_an_empty_board_rather_than_everyth
 # --- cost -------------------------------------------------------------------------------------
 def _more_problems(template: Problem, count: int, batch: str) -> None:
     """Copies of a logged problem, stored in one go: the board only reads them."""
-    Problem.objects.bulk_create(
-        Problem(
-            **{
-                field.attname: getattr(template, field.attname)
-                for field in Problem._meta.concrete_fields
-                if field.attname not in ("id", "number", "idempotency_key")
-            },
-            number=f"{template.number}-{batch}{index}",
-        )
-        for index in range(count)
-    )
+    Problem.objects.bulk_create(copied(template, f"{batch}{index}") for index in range(count))
 
 
 @pytest.mark.parametrize(("name", "query"), [(BOARD, ""), (LIVE, ""), (TV, ""), (TV_ROWS, "page=1&t=0")])

@@ -22,7 +22,7 @@ from issues.lifecycle import cancel_as_duplicate
 from issues.models import FailureMode, Problem, Profile, Role
 from issues.tasks import schedule_qcharts
 from tests.conftest import make_person
-from tests.issues.eightd_factory import graded_problem
+from tests.issues.eightd_factory import copied, graded_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -428,7 +428,7 @@ def test_the_month_pareto_lumps_the_long_tail_into_one_bar(world, team_leader, q
     template = logged(world.line_a1, team_leader, "C", at(2))
     copies = []
     for n, mode in enumerate(FailureMode.objects.filter(name_en__startswith="Mode ").order_by("name_en")):
-        copies += [_copy(template, f"m{n}-{k}", failure_mode_id=mode.pk) for k in range(14 - n)]
+        copies += [copied(template, f"m{n}-{k}", failure_mode_id=mode.pk) for k in range(14 - n)]
     Problem.objects.bulk_create(copies)
 
     texts = svg_texts(chart(page(quality_engineer, month="2026-03"), "modes"))
@@ -540,19 +540,10 @@ def test_a_problem_is_logged_when_the_cache_for_drawing_ahead_is_down(
 # --------------------------------------------------------------------------- queries
 
 
-def _copy(template: Problem, suffix: str, **changes) -> Problem:
-    fields = {
-        field.attname: getattr(template, field.attname)
-        for field in Problem._meta.concrete_fields
-        if field.attname not in ("id", "number", "idempotency_key")
-    }
-    return Problem(**{**fields, **changes}, number=f"{template.number}-{suffix}")
-
-
 def test_the_page_costs_the_same_queries_for_5_and_500_problems(world, team_leader, quality_engineer):
     burr = FailureMode.objects.create(plant=world.plant, category="quality", name_en="Burr")
     template = logged(world.line_a1, team_leader, "A", at(5), failure_mode=burr)
-    Problem.objects.bulk_create(_copy(template, f"a{n}", occurred_at=at(n + 1, 10)) for n in range(4))
+    Problem.objects.bulk_create(copied(template, f"a{n}", occurred_at=at(n + 1, 10)) for n in range(4))
 
     client = Client()
     client.force_login(quality_engineer)
@@ -567,7 +558,7 @@ def test_the_page_costs_the_same_queries_for_5_and_500_problems(world, team_lead
     few = (queries(), queries(day="2026-03-05"), queries(workshop=world.assembly.pk, month="2026-02"))
     lines = [world.line_a1, world.line_a2, world.line_m1]
     Problem.objects.bulk_create(
-        _copy(
+        copied(
             template,
             f"b{n}",
             # 16 a day for the last 19 days, then one a day back to last summer
@@ -605,7 +596,7 @@ def test_the_one_pass_count_agrees_with_counting_days_and_months_apart(world, te
         dt.datetime(2025, 11, 15, 12, 0, tzinfo=chicago),
     ]
     Problem.objects.bulk_create(
-        _copy(template, f"t{n}", occurred_at=moment, grade="ABC"[n % 3]) for n, moment in enumerate(times)
+        copied(template, f"t{n}", occurred_at=moment, grade="ABC"[n % 3]) for n, moment in enumerate(times)
     )
     problems = Problem.objects.filter(plant=world.plant)
 
