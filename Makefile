@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 venv-dev: $(VENV)/.installed-dev
 
-# Chromium (browser tests), a CJK TrueType font (PDFs) and poppler (PDF checks), when missing.
+# Chromium (browser tests), poppler (PDF checks) and redis-server (reliability tests), when missing.
 system-deps:
 	@bash .ci/system-deps.sh
 

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: Chromium for browser tests, WenQuanYi Zen Hei (a TrueType
-# CJK font reportlab can embed), poppler-utils to render PDFs in tests, and redis-server for
-# the reliability tests that stop and start a Redis of their own. Installs only
+# Debian packages the tests need: Chromium for browser tests, poppler-utils to read and render
+# PDFs in tests, and redis-server for the reliability tests that stop and start a Redis of their
+# own (the printouts' CJK font comes with requirements.txt, not from Debian). Installs only
 # what is missing; without root it says what to install and leaves the decision to the tests.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 command -v redis-server >/dev/null || missing+=(redis-server)  # reliability tests run a private Redis
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -35,6 +35,7 @@ from issues.eightd import COLOUR_LETTERS, SECTIONS, Colour
 from issues.meeting import items_for
 from issues.meeting_pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
+from issues.pdf_font import font_name
 from issues.printout import (
     INK,
     MUTED,
@@ -43,7 +44,6 @@ from issues.printout import (
     Row,
     bar,
     build_a4,
-    font_name,
     grid_style,
     info_block,
     para,

@@ -9,13 +9,15 @@ time zone. issues.printout.render_eightd draws it."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import logging
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from issues.meeting import visible_meetings
 from issues.minutes import LANGUAGES as MINUTES_LANGUAGES
 from issues.minutes import minutes_data, render_minutes
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
+from issues.pdf_font import FontUnavailable
 from issues.printout import LANGUAGES, EightDPrint, Grid, Photo, Row, SectionPrint, Signature, render_eightd, text_in
 from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, PersonField, people_ids
 
@@ -32,6 +35,8 @@ from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, PersonField, people_
 SIGNOFFS = "signoffs"
 # D7's document checklist is printed as one table, not twelve label/value rows.
 CHECKLIST_FIELDS = {f"{item}_{part}" for item in CHECKLIST for part in ("status", "reference", "reason")}
+
+logger = logging.getLogger(__name__)
 
 
 def _local_date(moment: dt.datetime | None, zone) -> str:
@@ -235,7 +240,24 @@ def _reader_language() -> str:
     return "zh-hans" if (get_language() or "").startswith("zh") else "en"
 
 
+def needs_the_font(view):
+    """Without its CJK font a printout would show Chinese as empty boxes, so none is made: the
+    reader gets a page saying so in their language, 503 (the server lacks a part it needs; the
+    request was fine and will work once it is installed), and the operator the reason in the log."""
+
+    @functools.wraps(view)
+    def printing(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except FontUnavailable as exc:
+            logger.error("Printout %s refused: %s", request.path, exc)
+            return render(request, "issues/printout_unavailable.html", {"fault": str(exc)}, status=503)
+
+    return printing
+
+
 @permission_required("issues.view_problem", raise_exception=True)
+@needs_the_font
 def eightd_pdf(request, pk: int):
     """?language=en|zh-hans|both (default: the reader's language)."""
     problem = get_object_or_404(Problem.objects.visible_to(request.user), pk=pk)
@@ -257,6 +279,7 @@ def eightd_pdf(request, pk: int):
 
 
 @permission_required("issues.view_meeting", raise_exception=True)
+@needs_the_font
 def meeting_minutes_pdf(request, pk: int):
     """A meeting's minutes on A4, shown in the browser; ?language=en|zh-hans (default: the reader's
     language). A running meeting prints too, marked as in progress. The agenda holds the items

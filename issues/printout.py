@@ -3,7 +3,8 @@
 `render_eightd(data, language)` turns plain data (EightDPrint, built from the database by
 issues.pdf_views.eightd_print_data) into PDF bytes with reportlab platypus. No ORM and no
 clock: the printed date comes in the data. The only outside input is the CJK font
-(settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one embedded face.
+(issues.pdf_font, settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one
+embedded face.
 
 The page machinery (font, styles, header block, bars, "page X of Y" footer, build_a4) is
 shared with the other printouts (issues.minutes).
@@ -19,8 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -33,9 +32,10 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch, mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
+
+from issues.pdf_font import font_name
 
 LANGUAGES = ("en", "zh-hans", "both")
 
@@ -132,26 +132,7 @@ def text_in(text, language: str) -> str:
         return capfirst(str(text))
 
 
-# --------------------------------------------------------------------------- font and styles
-
-_fonts: dict[str, str] = {}  # font file -> the name it is registered under with reportlab
-
-
-def font_name() -> str:
-    """Register QRQC_PDF_FONT with reportlab once per process (parsing the 10 MB WenQuanYi
-    collection takes ~0.1 s) and return its name."""
-    path = settings.QRQC_PDF_FONT
-    if path not in _fonts:
-        name = f"WQY{len(_fonts)}" if _fonts else "WQY"
-        try:
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
-        except TTFError as exc:
-            raise ImproperlyConfigured(
-                f"QRQC_PDF_FONT: no usable TrueType font at {path!r} ({exc}). Install fonts-wqy-zenhei "
-                "or point QRQC_PDF_FONT at a .ttf/.ttc with Chinese glyphs."
-            ) from exc
-        _fonts[path] = name
-    return _fonts[path]
+# --------------------------------------------------------------------------- styles
 
 
 @lru_cache

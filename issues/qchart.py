@@ -4,7 +4,9 @@ of each day, the problems per month by grade, and Pareto charts.
 Pure: plain values in (counts already summed per day or month by the caller, "today" in the
 plant's time zone), no ORM and no clock. The charts are reportlab.graphics Drawings so the web
 page (SVG via `to_svg`) and the printouts draw them with the same code (DESIGN.md "Printouts");
-every text uses the printout's CJK TrueType font so Chinese labels render in both."""
+every text uses the printout's CJK TrueType font so Chinese labels render in both. Without a
+usable font file a chart is still drawn, measured with reportlab's built-in CJK metrics
+(issues.pdf_font.chart_font): a web page's chart takes its glyphs from the browser."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 
-from issues.printout import font_name
+from issues.pdf_font import chart_font
 
 # reportlab checks every attribute set on a shape against its declared type: a fifth of the time
 # of drawing a chart (bench/board.py, "Q chart drawn"). The charts here set fixed, tested values.
@@ -199,7 +201,7 @@ def monthly_bars(
     layout: Layout = PRINT,
 ) -> Drawing:
     """Problems per month, stacked A (bottom) / B / C, with a legend."""
-    font = font_name()
+    font = chart_font().name
     data = [[counts_by_grade.get(month, {}).get(grade, 0) for month in months] for grade in GRADES]
     chart = _bar_chart(data, [f"{year}-{month:02d}" for year, month in months], font, layout)
     chart.categoryAxis.style = "stacked"
@@ -247,7 +249,7 @@ def pareto_chart(
 ) -> Drawing:
     """Bars of counts (left axis) and the cumulative percentage as a line (right axis, 0–100);
     without rows, the text `empty` (default "No problems")."""
-    font = font_name()
+    font = chart_font().name
     drawing = Drawing(layout.width, layout.height)
     drawing.add(_title(title, font, layout))
     x, y0, height = layout.plot_x, layout.plot_y, layout.plot_height
@@ -283,10 +285,11 @@ def pareto_chart(
 def to_svg(drawing: Drawing) -> str:
     """The drawing as an SVG document, text as <text> elements so Chinese stays selectable."""
     svg = renderSVG.drawToString(drawing)
-    # The browser knows no font called by reportlab's registered name ("WQY"): name the same
+    # The browser knows no font called by reportlab's registered name ("CJK0"): name the same
     # face as installed, then any sans-serif, so Chinese does not fall back to a serif face.
-    font = font_name()
-    return svg.replace(f"font-family: {font};", f"font-family: {font}, WenQuanYi Zen Hei, sans-serif;")
+    font = chart_font()
+    family = ", ".join(filter(None, [font.family, "sans-serif"]))
+    return svg.replace(f"font-family: {font.name};", f"font-family: {family};")
 
 
 _SIZE = re.compile(r'^<svg width="[0-9.]+" height="[0-9.]+"')

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from issues import qchart, qchart_data
 from issues.lifecycle_views import flag, problem_url_format
 from issues.models import Line, Plant, Problem, Workshop
+from issues.pdf_font import chart_font
 from issues.scope import scope_of, visible_lines
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -45,7 +46,7 @@ FIRST_YEAR = 2000  # no plant logged problems earlier; also keeps month arithmet
 PARETO_BARS = 10
 CHART_CACHE_SECONDS = 7 * 24 * 3600
 # Part of every cached chart's key: a deploy with other chart code or another reportlab draws anew.
-CHART_CODE = (hashlib.sha256(Path(qchart.__file__).read_bytes()).hexdigest(), reportlab.Version, settings.QRQC_PDF_FONT)
+CHART_CODE = (hashlib.sha256(Path(qchart.__file__).read_bytes()).hexdigest(), reportlab.Version)
 
 logger = logging.getLogger(__name__)
 
@@ -326,9 +327,12 @@ def _svgs(charts: dict, titles: dict[str, str]) -> tuple[dict[str, str], int]:
     everything it is drawn from: a new problem changes the counts and so the key, nothing is
     ever stale, and a shop-floor screen reloading the same month draws nothing. A worker draws
     them ahead after each new problem (draw_ahead). Also returns how many it had to draw."""
+    # The font drawn with is part of the key too: charts drawn with the fallback while the font
+    # file was missing are drawn anew once it is back, and another font file draws anew.
+    code = (*CHART_CODE, chart_font().identity)
     keys = {
         name: "qchart-svg:"
-        + hashlib.sha256(repr(_canonical((CHART_CODE, name, make.__name__, args, kwargs))).encode()).hexdigest()
+        + hashlib.sha256(repr(_canonical((code, name, make.__name__, args, kwargs))).encode()).hexdigest()
         for name, (make, args, kwargs) in charts.items()
     }
     try:

@@ -6,6 +6,7 @@ without them the site runs on SQLite and an embedded (filesystem) Celery broker.
 """
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,15 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def packaged_file(package: str, name: str) -> str:
+    """The path of a data file an installed package ships; "" without the package, so that the
+    feature needing it says so when used rather than the whole site failing to start."""
+    try:
+        return str(resources.files(package) / name)
+    except ModuleNotFoundError:
+        return ""
+
+
 # Local state of a development run: SQLite file, uploads, embedded broker, beat schedule.
 VAR_DIR = Path(os.environ.get("QRQC_VAR_DIR") or BASE_DIR / "var")
 
@@ -63,7 +73,11 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if IS_PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("QRQC_SITE_URL", "http://127.0.0.1:8000")
+# The address in links sent out (notifications). In development it follows PORT, the port `make run`
+# serves on: links pointed at :8000 while the site ran on :8101.
+SITE_URL = env_str("QRQC_SITE_URL") or (
+    f"http://127.0.0.1:{env_int('PORT', 8000)}" if ENVIRONMENT == "development" else "http://127.0.0.1:8000"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,10 +139,19 @@ TEMPLATES = [
 WSGI_APPLICATION = "qrqc_site.wsgi.application"
 
 DATABASE_URL = env_str("DATABASE_URL")
+# SQLite for several people at once (three simultaneous intake submissions failed with "database
+# is locked"): WAL lets readers go on while one connection writes; IMMEDIATE takes the write lock
+# when a transaction begins, so a writer waits its turn (up to `timeout` seconds) instead of
+# failing at once when a read transaction tries to become a write one.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
     if DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "qrqc.sqlite3"}
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "qrqc.sqlite3", "OPTIONS": SQLITE_OPTIONS}
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -172,9 +195,10 @@ QRQC_PHOTO_MAX_BYTES = env_int("QRQC_PHOTO_MAX_BYTES", 15 * 1024 * 1024)
 QRQC_PHOTO_MAX_COUNT = env_int("QRQC_PHOTO_MAX_COUNT", 8)
 QRQC_PHOTO_MAX_EDGE = env_int("QRQC_PHOTO_MAX_EDGE", 1600)
 
-# Printouts (8D PDF): a TrueType font with Chinese glyphs (of a .ttc collection, its first face),
-# embedded in every PDF so Chinese renders on the customer's side too.
-QRQC_PDF_FONT = env_str("QRQC_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+# Printouts (8D, minutes) and Q charts: a TrueType font with Chinese glyphs (of a .ttc collection,
+# its first face), embedded in every PDF so Chinese renders on the customer's side too. By default
+# WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package (requirements.txt): pip brings it.
+QRQC_PDF_FONT = env_str("QRQC_PDF_FONT") or packaged_file("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc")
 # 8D attachments (issues/attachments.py): per file, and per section.
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)

@@ -10,8 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "QRQC_"))}
+def run_manage(*args: str, unset: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "QRQC_")) and key not in unset
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -93,3 +95,40 @@ def test_redis_is_reachable_when_configured(settings):
 
     cache.set("qrqc-test-key", "值", 10)
     assert cache.get("qrqc-test-key") == "值"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DJANGO_ENV": "development", "PORT": "8101"}, "http://127.0.0.1:8101"),
+        ({"DJANGO_ENV": "development"}, "http://127.0.0.1:8000"),
+        (
+            {"DJANGO_ENV": "development", "PORT": "8101", "QRQC_SITE_URL": "https://qrqc.example.com"},
+            "https://qrqc.example.com",
+        ),
+        ({**PRODUCTION, "PORT": "8101"}, "http://127.0.0.1:8000"),  # production: a proxy's address, not the port
+    ],
+)
+def test_in_development_the_address_in_sent_links_follows_the_port_served(env, expected):
+    code = "from django.conf import settings; print(settings.SITE_URL)"
+    result = run_manage("shell", "--no-imports", "-c", code, unset=("PORT",), **env)
+    assert result.stdout.strip() == expected, result.stderr
+
+
+def test_sqlite_is_set_up_for_simultaneous_writers(tmp_path):
+    """WAL, immediate transactions and a busy timeout: without them three simultaneous intake
+    submissions failed with "database is locked" (tests/issues/test_concurrent_intake.py runs them)."""
+    code = (
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.cursor().execute('PRAGMA journal_mode').fetchone()[0], connection.transaction_mode)"
+    )
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        unset=("DATABASE_URL",),
+        DJANGO_ENV="development",
+        QRQC_VAR_DIR=str(tmp_path),
+    )
+    assert result.stdout.split() == ["wal", "IMMEDIATE"], result.stderr

@@ -508,6 +508,20 @@ def test_someone_in_scope_without_the_right_to_see_meetings_is_refused(client, h
     assert client.get(url(held)).status_code == 403
 
 
+def test_without_its_font_the_minutes_are_a_503_page_in_the_readers_language_and_logged(
+    client, held, chair, settings, tmp_path, caplog
+):
+    settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
+    client.force_login(chair)
+
+    with caplog.at_level("ERROR", logger="issues.pdf_views"):
+        response = client.get(url(held, language="zh-hans"))  # the page is in the reader's language, English
+
+    assert response.status_code == 503
+    assert "Printout unavailable" in response.content.decode()
+    assert "no-such-font.ttc" in caplog.text
+
+
 def test_without_a_login_there_are_no_minutes(client, held):
     response = client.get(url(held))
 

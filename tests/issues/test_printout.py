@@ -413,3 +413,18 @@ def test_a_missing_font_is_a_clear_configuration_error(report, settings, tmp_pat
 
     with pytest.raises(ImproperlyConfigured, match="QRQC_PDF_FONT"):
         printed(report, "en")
+
+
+def test_without_its_font_the_download_is_a_503_page_in_the_readers_language_and_logged(
+    client, report, problem, reviewer, settings, tmp_path, caplog
+):
+    settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
+    client.cookies["django_language"] = "zh-hans"
+
+    with caplog.at_level("ERROR", logger="issues.pdf_views"):
+        response = download(client, reviewer, problem, "both")
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert "无法生成打印件" in response.content.decode()
+    assert "no-such-font.ttc" in caplog.text and f"/problems/{problem.pk}/8d.pdf" in caplog.text

@@ -198,8 +198,8 @@ def test_an_empty_pareto_says_so():
 
 def test_svg_text_uses_the_printout_font_with_a_browser_fallback():
     svg = qchart.to_svg(qchart.pareto_chart(pareto({"焊接": 1}), "x"))
-    assert "WenQuanYi Zen Hei, sans-serif" in svg
-    assert f"font-family: {qchart.font_name()};" not in svg
+    assert "font-family: WenQuanYi Micro Hei, sans-serif;" in svg
+    assert f"font-family: {qchart.chart_font().name};" not in svg
 
 
 def test_a_pareto_with_a_limit_keeps_the_biggest_and_puts_the_rest_last_as_one_bar():

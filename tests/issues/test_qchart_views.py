@@ -498,6 +498,31 @@ def test_the_page_still_draws_its_charts_when_the_cache_is_down(
     assert "Categories, 2026-03" in svg_texts(chart(html, "categories"))
 
 
+def test_without_a_usable_font_the_page_still_draws_its_charts_and_logs_it_once(
+    world, team_leader, quality_engineer, drawings, settings, tmp_path, caplog
+):
+    logged(world.line_a1, team_leader, "C", at(2))
+    installed = settings.QRQC_PDF_FONT
+    settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
+
+    with caplog.at_level("ERROR"):
+        html = page(quality_engineer, "zh-hans", month="2026-03")
+        page(quality_engineer, month="2026-03")
+
+    assert "问题类别（2026-03）" in svg_texts(chart(html, "categories"))
+    assert all(svg_texts(chart(html, key)) for key in ("months", "modes", "categories"))
+    assert "font-family: sans-serif;" in chart(html, "months")
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1 and "no-such-font.ttc" in errors[0].getMessage()
+
+    # Drawn with the fallback, kept under the fallback: once the font is back they are drawn anew.
+    drawn = len(drawings)
+    settings.QRQC_PDF_FONT = installed
+    again = page(quality_engineer, "zh-hans", month="2026-03")
+    assert len(drawings) == drawn + 3
+    assert "WenQuanYi Micro Hei" in chart(again, "months")
+
+
 def test_charts_drawn_ahead_by_a_worker_reach_every_reader_without_drawing(
     world, team_leader, quality_engineer, workshop_director, drawings
 ):
