@@ -118,18 +118,24 @@ def test_the_board_refreshes_itself_and_tv_mode_turns_under_the_policy(watched, 
     expect(tab.page.locator(f'[data-number="{new.number}"]')).to_be_visible()
     assert tab.page.evaluate("window.boardMarker") == "same page"  # refreshed in place by htmx
 
+    tab.page.get_by_test_id("filters").locator("summary").click()  # htmx fetches the filter form once
+    expect(tab.page.locator(".filterslot form.filterform")).to_be_visible()
+
     tab.page.get_by_test_id("tv-link").click()
     expect(tab.page.get_by_test_id("tv-row")).to_have_count(1)
     tab.page.wait_for_timeout(1500)  # at least one TV poll
     tab.assert_clean()
 
 
-def test_q_chart_meeting_and_8d_section_run_without_violations(watched, world, quality_engineer, problem_with_8d):
+def test_q_chart_lists_meeting_and_8d_section_run_without_violations(watched, world, quality_engineer, problem_with_8d):
     tab = watched()
     log_in(tab.page, "qe")
 
     tab.page.goto("/qchart/")
     expect(tab.page.locator('[data-testid="chart-months"] svg text').first).to_be_visible()
+    for path in ("/problems/?grade=B", "/lessons/", "/escalations/", "/notifications/"):
+        tab.page.goto(path)
+        expect(tab.page.locator("main h1").first).to_be_visible()
 
     tab.page.goto("/meetings/")
     tab.page.get_by_test_id("place").filter(has_text="Assembly").get_by_test_id("start-meeting").click()
@@ -162,6 +168,8 @@ def test_the_admin_and_the_api_docs_run_without_violations(watched, administrato
     expect(tab.page.locator("#result_list")).to_be_visible()
     tab.page.goto(f"/admin/issues/problem/{problem_with_8d.pk}/change/")
     expect(tab.page.locator("#problem_form")).to_be_visible()
+    tab.page.goto(f"/admin/issues/problem/{problem_with_8d.pk}/history/")
+    expect(tab.page.locator("#content h1")).to_be_visible()
     tab.page.goto("/admin/axes/accessattempt/")
     expect(tab.page.locator("#content h1")).to_be_visible()
     tab.page.goto("/admin/auth/user/add/")

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from axes.exceptions import AxesBackendRequestParameterRequired
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIRequestFactory
 
@@ -129,6 +130,21 @@ def test_a_locked_name_keeps_its_api_token(client, team_leader):
     response = client.get("/api/v1/problems/", HTTP_AUTHORIZATION=f"Token {token.key}")
 
     assert response.status_code == 200
+
+
+def test_tests_log_in_with_force_login_or_with_a_request_for_axes(client, team_leader):
+    """force_login skips authentication (and axes); client.login goes through axes, which
+    needs the request to know the device (without one it raises rather than count nothing)."""
+    client.force_login(team_leader)
+    assert logged_in_as(client) == "leader"
+    client.logout()
+    login_request = RequestFactory().post("/login/")
+
+    assert client.login(request=login_request, username="leader", password=PASSWORD)
+    with pytest.raises(AxesBackendRequestParameterRequired):
+        client.login(username="leader", password=PASSWORD)
+    guess_wrong(team_leader.username, settings.AXES_FAILURE_LIMIT)
+    assert not client.login(request=RequestFactory().post("/login/"), username="leader", password=PASSWORD)
 
 
 def locked_attempt(username: str) -> AccessAttempt:
