@@ -5,7 +5,7 @@ how axes forgets the failures."""
 from __future__ import annotations
 
 import axes.admin  # registers axes' own pages first; the attempts page is replaced below
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -37,7 +37,9 @@ def unlockable_attempts(user, attempts: QuerySet[AccessAttempt]) -> QuerySet[Acc
     return attempts.filter(username__in=people.values("username"))
 
 
-admin.site.unregister(AccessAttempt)
+# Successful logins and single failures are not stored (AXES_DISABLE_ACCESS_LOG, axes' default
+# without a failure log): their pages would stay empty.
+admin.site.unregister([AccessAttempt, AccessLog, AccessFailureLog])
 
 
 @admin.register(AccessAttempt)

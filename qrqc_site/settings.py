@@ -364,6 +364,9 @@ AXES_LOCKOUT_CALLABLE = "issues.login_lockout.locked_out"
 AXES_CLIENT_IP_CALLABLE = "issues.login_lockout.client_address"
 AXES_VERBOSE = False  # no start-up line on every manage.py command; failures are still logged
 AXES_SENSITIVE_PARAMETERS: list[str] = []  # logs name the user and address (passwords stay masked)
+# No table of every successful login (address, browser) kept without end: only the failures
+# that count towards a lock are stored, and they go with the unlock or the cool-off.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Content-Security-Policy (django-csp): scripts and styles only from this site's static files,
 # no inline script, style or eval (htmx runs with allowEval off, see base.html); the Q chart's
