@@ -283,6 +283,8 @@ def env_rate(name: str, default: str) -> str:
 
 
 QRQC_TRUSTED_PROXIES = env_int("QRQC_TRUSTED_PROXIES", 0)
+if QRQC_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("QRQC_TRUSTED_PROXIES must be 0 or more")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -295,8 +297,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "issues.api.exception_handler",
-    # Throttles (rates in the API throttling block below): a runaway script or a leaked token
-    # cannot take the two cores from the shop floor; the answer is 429 with Retry-After.
+    # Throttles, counted in the cache: a runaway script or a leaked token cannot take the two
+    # cores from the shop floor; the answer is 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -165,6 +165,7 @@ def test_outside_production_the_schema_stays_open_for_integrators(client, db):
         ({"QRQC_API_RATE_ANON": "0/minute"}, "QRQC_API_RATE_ANON must be a rate such as 120/minute"),
         ({"QRQC_LOGIN_FAILURE_LIMIT": "0"}, "QRQC_LOGIN_FAILURE_LIMIT and QRQC_LOGIN_LOCKOUT_MINUTES must be positive"),
         ({"QRQC_LOGIN_LOCKOUT_MINUTES": "-5"}, "must be positive"),
+        ({"QRQC_TRUSTED_PROXIES": "-1"}, "QRQC_TRUSTED_PROXIES must be 0 or more"),
     ],
 )
 def test_a_malformed_throttle_or_lockout_setting_is_refused_with_its_name(env, message):
