@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from issues import lockout_admin  # noqa: F401  (the locked log-ins page)
 from issues.facts import facts_for
 from issues.models import (
     AgendaItem,

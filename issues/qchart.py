@@ -293,14 +293,55 @@ def to_svg(drawing: Drawing) -> str:
 
 
 _SIZE = re.compile(r'^<svg width="[0-9.]+" height="[0-9.]+"')
+_STYLE = re.compile(r' style="([^"]*)"')
+# What renderSVG writes into style attributes. Each is also an SVG presentation attribute, and
+# attributes pass a Content-Security-Policy that allows no inline style (style-src 'self').
+PRESENTATION_ATTRIBUTES = frozenset(
+    {
+        "clip-path",
+        "fill",
+        "fill-opacity",
+        "fill-rule",
+        "font-family",
+        "font-size",
+        "font-style",
+        "font-variant",
+        "font-weight",
+        "opacity",
+        "stroke",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-miterlimit",
+        "stroke-opacity",
+        "stroke-width",
+        "text-anchor",
+    }
+)
+
+
+def style_as_attributes(svg: str) -> str:
+    """Every `style="a: b; c: d"` of renderSVG's output as `a="b" c="d"`. The page's stylesheets
+    style only the <svg> box, so the drawing looks the same. A style with another property is
+    left as it is: the browser test of the page then reports it as a CSP violation."""
+
+    def convert(match: re.Match) -> str:
+        pairs = [part.split(":", 1) for part in match.group(1).split(";") if part.strip()]
+        if any(len(pair) != 2 or pair[0].strip() not in PRESENTATION_ATTRIBUTES for pair in pairs):
+            return match.group(0)
+        return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
+
+    return _STYLE.sub(convert, svg)
 
 
 def inline_svg(drawing: Drawing, ident: str, label: str) -> str:
     """The drawing as an <svg> element to put inside an HTML page: no XML prolog, as wide as its
     box with the height following the viewBox, ids made unique with `ident` (renderSVG names
     every clip path "clip"; a second chart on the page would point at the first one's), and
-    `label` as its accessible name. Texts are escaped by renderSVG, the label here."""
-    svg = to_svg(drawing)
+    `label` as its accessible name, styles as presentation attributes (style_as_attributes).
+    Texts are escaped by renderSVG, the label here."""
+    svg = style_as_attributes(to_svg(drawing))
     svg = svg[svg.index("<svg") :]
     name = escape(label)
     svg = _SIZE.sub(f'<svg width="100%" role="img" aria-label="{name}" id="{escape(ident)}"', svg, count=1)

@@ -5,8 +5,10 @@ with DEBUG off and no default secret key. DATABASE_URL and REDIS_URL select real
 without them the site runs on SQLite and an embedded (filesystem) Celery broker.
 """
 
+import datetime as dt
 import os
 from importlib import resources
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -95,6 +97,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "issues.lockout_app.LoginLockoutConfig",  # django-axes
+    "csp",
     "issues",
     "escalation",
     "customers",
@@ -103,6 +107,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -115,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused login into the lockout page
 ]
 
 ROOT_URLCONF = "qrqc_site.urls"
@@ -288,6 +295,21 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+
+# --- API throttling and login lockout (issue #11) -------------------------------------------
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as "120/minute": checked here, since DRF would only fail on the
+    first request."""
+    rate = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 120/minute, got {rate!r}")
+    return rate
+
+
+QRQC_TRUSTED_PROXIES = env_int("QRQC_TRUSTED_PROXIES", 0)
+if QRQC_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("QRQC_TRUSTED_PROXIES must be 0 or more")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -299,6 +321,19 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "issues.api.exception_handler",
+    # Throttles, counted in the cache: a runaway script or a leaked token cannot take the two
+    # cores from the shop floor; the answer is 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("QRQC_API_RATE_ANON", "30/minute"),
+        "user": env_rate("QRQC_API_RATE_USER", "120/minute"),
+    },
+    # Reverse proxies in front of the site that append to X-Forwarded-For; 0: the peer's
+    # address is the client's (a client-sent X-Forwarded-For is then ignored, not trusted).
+    "NUM_PROXIES": QRQC_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "QRQC API",
@@ -310,6 +345,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"GradeEnum": "issues.models.thresholds.Grade"},
+    # The schema and its docs list every endpoint and field: in production only for people
+    # signed in (session or token); a development or test server keeps them open.
+    "SERVE_PERMISSIONS": ["issues.api_schema.SignedInInProduction"],
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no call to a public validator
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "issues.api_schema.document_throttling",
+    ],
 }
 
 # Production hardening (`manage.py check --deploy` clean with DJANGO_ENV=production).
@@ -325,6 +368,77 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Login lockout (django-axes): failed passwords are counted per user name *and* device address,
+# so on a shared shop-floor tablet one person's typos lock only that person there, and the
+# others on the tablet still log in. 5 tries then 15 minutes: room for a few typos on a touch
+# keyboard, while a guesser gets 20 tries an hour per name and device; a further try while
+# locked starts the 15 minutes again. A quality manager unlocks the people of their plant in
+# the admin (Locked log-ins), an administrator anyone (also `manage.py axes_reset_username`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked name before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # rows in the site's database, any engine
+AXES_FAILURE_LIMIT = env_int("QRQC_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("QRQC_LOGIN_LOCKOUT_MINUTES", 15))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= dt.timedelta(0):
+    raise ImproperlyConfigured("QRQC_LOGIN_FAILURE_LIMIT and QRQC_LOGIN_LOCKOUT_MINUTES must be positive")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # typos spread over weeks never add up to a lockout
+AXES_LOCKOUT_CALLABLE = "issues.login_lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "issues.login_lockout.client_address"
+AXES_VERBOSE = False  # no start-up line on every manage.py command; failures are still logged
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # logs name the user and address (passwords stay masked)
+# No table of every successful login (address, browser) kept without end: only the failures
+# that count towards a lock are stored, and they go with the unlock or the cool-off.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Content-Security-Policy (django-csp): scripts and styles only from this site's static files,
+# no inline script, style or eval (htmx runs with allowEval off, see base.html); the Q chart's
+# inline SVG uses presentation attributes, not style attributes. The API docs page adds what
+# Swagger UI needs (issues.api_docs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # One style attribute is allowed by its exact text: django-simple-history's history
+        # page writes style="border-top: 0" on its pager (not worth a copy of its template).
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy: the camera stays for this site (the intake form takes photos on the
+# tablet), full screen for the board's TV mode; every other powerful feature is off.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "fullscreen": ["self"],
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "bluetooth",
+            "browsing-topics",
+            "display-capture",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "magnetometer",
+            "microphone",
+            "midi",
+            "payment",
+            "serial",
+            "usb",
+        )
+    },
+}
 
 LOGGING = {
     "version": 1,

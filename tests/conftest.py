@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
 from django.utils import translation
 
@@ -46,6 +48,22 @@ def no_sweep_kick(settings):
     turn them back on."""
     settings.QRQC_KICK_SWEEP = False
     settings.QRQC_DRAW_QCHARTS_AHEAD = False
+
+
+@pytest.fixture(autouse=True)
+def fresh_api_throttles():
+    """The API's request counts (DRF throttles) live in the cache, which outlives a test: in local
+    memory for the whole run, in Redis even across runs. Forget them, so one test's requests do
+    not throttle the next one's user with the same id. Only the throttle keys: in Redis the
+    cache shares its database with Celery's queues."""
+    pattern = cache.make_key("throttle_*")
+    if isinstance(getattr(cache, "_cache", None), RedisCacheClient):  # Django's RedisCache offers no pattern delete
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=pattern))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

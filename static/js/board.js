@@ -11,6 +11,13 @@
 
   const live = (event) => event.detail && event.detail.elt && event.detail.elt.closest("[data-live-path]");
 
+  // A board in a background tab skips its polls. Checked here, not as an hx-trigger filter:
+  // htmx would evaluate the filter as code, which the site's Content-Security-Policy forbids.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const region = live(event);
+    if (region && region.hasAttribute("data-pause-hidden") && document.hidden) event.preventDefault();
+  });
+
   // A poll answered by something else than the fragment (the session ran out and the login
   // page came back through the redirect) must not be pasted into the board: reload the page,
   // which then shows the login form.

@@ -64,7 +64,10 @@ def test_the_docs_page_loads_swagger_from_this_server_not_a_cdn(client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "/api/v1/schema/" in html
+    assert "<script>" not in html and "<style>" not in html  # the Content-Security-Policy forbids inline ones
+    start_up = client.get("/api/v1/docs/?script=")
+    assert start_up["Content-Type"].startswith("application/javascript")
+    assert "/api/v1/schema/" in start_up.content.decode()
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources, "the docs page loads no script or stylesheet"
     assert not [source for source in sources if source.startswith(("http://", "https://", "//"))]
