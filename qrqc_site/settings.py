@@ -7,8 +7,8 @@ without them the site runs on SQLite and an embedded (filesystem) Celery broker.
 
 import datetime as dt
 import os
-from importlib import resources
 import re
+from importlib import resources
 from pathlib import Path
 
 import dj_database_url
