@@ -29,7 +29,7 @@ from issues.models import (
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
 from issues.scope import sync_user_groups
-from issues.scoped_admin import PlantScopedAdmin, ScopedInline
+from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
 from issues.thresholds import next_version
 
 
@@ -161,9 +161,10 @@ def _is_current(table: ThresholdTable) -> bool:
 
 
 @admin.register(ThresholdTable)
-class ThresholdTableAdmin(PlantScopedAdmin):
+class ThresholdTableAdmin(ScopedModelAdmin):
     """Saving a changed table writes a new version with every rule copied and the edits
-    applied; the version problems were graded with stays as it was."""
+    applied; the version problems were graded with stays as it was. The versions are the
+    table's history (no simple_history model: its history page answered 500)."""
 
     list_display = ["__str__", "plant", "version", "created_at", "created_by", "note"]
     list_filter = ["plant"]

@@ -22,7 +22,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q, QuerySet
 
 from issues.models import Line, Plant, Role, RoleAssignment
-from issues.models.place import PlacePath, place_path_of
+from issues.models.place import PlacePath, id_at, place_path_of
 
 # Permissions each role's group carries (app_label.codename). Everyone in the plant may
 # report and read problems; the quality department curates the plant's lists and tables.
@@ -80,17 +80,14 @@ class Scope:
     def covers(self, obj) -> bool:
         """Whether `obj` lies in the scope, by its model's place (issues.models.place): a plant
         covers everything in it, a workshop its own things and its lines', a line its own.
-        The workshop is read last: only a scope with workshops needs a line's workshop."""
+        The ids the row holds itself are compared first: a match there needs no query."""
         if self.everything:
             return True
         path = place_path_of(obj)
         if path is None or self.empty:
             return False
-        if self.plant_ids and path.plant_id(obj) in self.plant_ids:
-            return True
-        if self.line_ids and path.line and path.line_id(obj) in self.line_ids:
-            return True
-        return bool(self.workshop_ids and path.workshop and path.workshop_id(obj) in self.workshop_ids)
+        held = {"plant": self.plant_ids, "workshop": self.workshop_ids, "line": self.line_ids}
+        return any(held[level] and id_at(obj, lookup) in held[level] for level, lookup in path.by_hops())
 
     def q(self, path: PlacePath) -> Q:
         """The rows (reached through `path`) that lie in the scope."""

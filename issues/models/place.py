@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-def _walk(obj, path: str) -> int | None:
+def id_at(obj, path: str) -> int | None:
     """The id at the end of `path` ("line__workshop" → obj.line.workshop_id; "pk" → obj.pk),
     reading foreign keys' `_id` attributes so the last hop costs no query."""
     *hops, last = path.split("__")
@@ -33,14 +33,10 @@ class PlacePath:
     workshop: str = ""
     line: str = ""
 
-    def plant_id(self, obj) -> int | None:
-        return _walk(obj, self.plant)
-
-    def workshop_id(self, obj) -> int | None:
-        return _walk(obj, self.workshop) if self.workshop else None
-
-    def line_id(self, obj) -> int | None:
-        return _walk(obj, self.line) if self.line else None
+    def by_hops(self) -> list[tuple[str, str]]:
+        """(level, path) for the levels the row has, the ones read without a join first."""
+        levels = [("plant", self.plant), ("workshop", self.workshop), ("line", self.line)]
+        return sorted(((level, path) for level, path in levels if path), key=lambda item: item[1].count("__"))
 
 
 def place_path_of(model_or_obj) -> PlacePath | None:
