@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from issues.models import Line, Plant, Role, RoleAssignment
 from issues.models.place import PlacePath, id_at, place_path_of
@@ -102,9 +102,6 @@ class Scope:
         # (and a join) for a branch that can never match.
         wanted = [Q(**{f"{lookup}__in": sorted(ids)}) for lookup, ids in branches if lookup and ids]
         return functools.reduce(operator.or_, wanted) if wanted else Q(pk__in=[])
-
-    def filter(self, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(self.q(place_path_of(queryset.model)))
 
 
 NOTHING = Scope(frozenset(), frozenset(), frozenset())
@@ -227,10 +224,6 @@ def can_see_line(user, line: Line) -> bool:
     return scope_of(user).covers(line)
 
 
-def can_see_plant(user, plant: Plant) -> bool:
-    return visible_plants(user).filter(pk=plant.pk).exists()
-
-
 def assign_role(user, role: str, *, plant: Plant, workshop=None, line=None) -> RoleAssignment:
     if line is not None:
         workshop = line.workshop
@@ -247,12 +240,7 @@ def sync_user_groups(user) -> None:
     role_groups = Group.objects.filter(name__in=Role.values)
     user.groups.remove(*[group for group in role_groups if group.name not in held])
     user.groups.add(*[Group.objects.get_or_create(name=role)[0] for role in held])
-    forget_grants(user)
-
-
-def forget_grants(user) -> None:
-    """Drop the user's cached assignments and rights (after their roles changed)."""
-    try:
+    try:  # the cached assignments and rights are stale now
         del user._qrqc_grants
     except AttributeError:
         pass

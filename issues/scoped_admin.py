@@ -131,6 +131,10 @@ class PlantScopedAdmin(ScopedModelAdmin, SimpleHistoryAdmin):
     needs the change permission over the row."""
 
     def _in_scope(self, request, object_id):
+        """The row, if the user may see it (404 otherwise); None for a superuser, who also
+        reads the history of a deleted row."""
+        if request.user.is_superuser:
+            return None
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
@@ -142,6 +146,6 @@ class PlantScopedAdmin(ScopedModelAdmin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         obj = self._in_scope(request, object_id)
-        if request.method == "POST" and not self.has_change_permission(request, obj):
+        if request.method == "POST" and obj is not None and not self.has_change_permission(request, obj):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)

@@ -328,3 +328,11 @@ def test_the_escalation_ledger_shows_only_the_plants_whose_ledger_their_role_may
     assert {event.problem.plant.code for event in listed.context["cl"].result_list} == {"xa2"}
     assert client.get(admin_url(theirs)).status_code == 302  # "does not exist"
     assert not [name for name in SZ1_NAMES if name in listed.content.decode()]
+
+
+def test_a_superuser_still_reads_the_history_of_a_deleted_row(plants, admin_client):
+    mode = FailureMode.objects.create(plant=plants["sz1"].plant, category="quality", name_en="Scratch")
+    history = admin_url(mode, "history")
+    mode.delete()
+
+    assert admin_client.get(history).status_code == 200
