@@ -1,6 +1,7 @@
 """Escalation settings (policies with tiers, alarm rules, group webhooks) and the ledger.
 
-Settings keep their history (SimpleHistoryAdmin) and are scoped to the staff member's plants.
+Settings keep their history (SimpleHistoryAdmin); settings and ledger alike are read and changed
+only where the staff member holds a role carrying the right (issues.scoped_admin).
 The ledger (events, notifications, delivery attempts) is evidence: it can be read, never
 added to, changed or deleted here."""
 
@@ -20,21 +21,8 @@ from escalation.models import (
     Notification,
     WebhookEndpoint,
 )
-from issues.admin import PlantScopedAdmin
-from issues.models import Role, Workshop
-from issues.scope import visible_plants
-
-
-class PlantChoicesMixin:
-    """Offer only the staff member's plants (and their workshops) when adding or editing."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser:
-            if db_field.name == "plant":
-                kwargs["queryset"] = visible_plants(request.user)
-            elif db_field.name == "workshop":
-                kwargs["queryset"] = Workshop.objects.filter(plant__in=visible_plants(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+from issues.models import Role
+from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
 
 
 class RolesAndChannelsForm(forms.ModelForm):
@@ -64,7 +52,7 @@ class AlarmRuleForm(RolesAndChannelsForm):
         fields = ["plant", "kind", "after_minutes", "roles", "channels"]
 
 
-class EscalationTierInline(admin.TabularInline):
+class EscalationTierInline(ScopedInline, admin.TabularInline):
     model = EscalationTier
     form = EscalationTierForm
     extra = 0
@@ -72,7 +60,7 @@ class EscalationTierInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(PlantChoicesMixin, PlantScopedAdmin):
+class EscalationPolicyAdmin(PlantScopedAdmin):
     list_display = ["plant", "category", "ceiling_a", "ceiling_b", "ceiling_c", "tier_summary"]
     list_filter = ["plant", "category"]
     inlines = [EscalationTierInline]
@@ -86,7 +74,7 @@ class EscalationPolicyAdmin(PlantChoicesMixin, PlantScopedAdmin):
 
 
 @admin.register(AlarmRule)
-class AlarmRuleAdmin(PlantChoicesMixin, PlantScopedAdmin):
+class AlarmRuleAdmin(PlantScopedAdmin):
     form = AlarmRuleForm
     list_display = ["plant", "kind", "after_minutes", "roles", "channels"]
     list_filter = ["plant", "kind"]
@@ -103,7 +91,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(PlantChoicesMixin, PlantScopedAdmin):
+class WebhookEndpointAdmin(PlantScopedAdmin):
     form = WebhookEndpointForm
     list_display = ["name", "plant", "workshop", "kind", "language", "active"]
     list_filter = ["plant", "kind", "active"]
@@ -125,22 +113,14 @@ class ReadOnlyMixin:
         return False
 
 
-class LedgerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LedgerAdmin(ReadOnlyMixin, ScopedModelAdmin):
     """Scoped like PlantScopedAdmin (the ledger has no history of its own: it is the history)."""
-
-    plant_path = "problem__plant"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.plant_path}__in": visible_plants(request.user)})
 
     def get_actions(self, request):
         return {}
 
 
-class NotificationInline(ReadOnlyMixin, admin.TabularInline):
+class NotificationInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = Notification
     extra = 0
     fields = ["recipient", "endpoint", "channel", "fallback_from", "status", "attempts", "sent_at", "acknowledged_at"]
@@ -179,7 +159,7 @@ class EscalationEventAdmin(LedgerAdmin):
         return obj.expanded_at is not None
 
 
-class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     fields = ["at", "channel", "destination", "outcome", "response", "duration_ms"]
@@ -188,7 +168,6 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Notification)
 class NotificationAdmin(LedgerAdmin):
-    plant_path = "event__problem__plant"
     list_display = ["created_at", "event", "recipient", "endpoint", "channel", "fallback_from", "status", "attempts"]
     list_filter = ["status", "channel", "event__problem__plant"]
     search_fields = ["event__problem__number", "recipient__username", "endpoint__name"]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from issues.models import Category, Role
+from issues.models.place import PlacePath
 
 
 class Channel(models.TextChoices):
@@ -63,6 +64,8 @@ class EscalationPolicy(models.Model):
     ceiling_c = models.PositiveSmallIntegerField(_("C climbs up to level"), default=4, choices=LEVELS)
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="plant")
+
     class Meta:
         ordering = ["plant", "category"]
         verbose_name = _("escalation policy")
@@ -80,6 +83,8 @@ class EscalationTier(models.Model):
     roles = models.JSONField(_("roles to reach"), validators=[validate_roles])
     channels = models.JSONField(_("channels"), validators=[validate_channels])
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="policy__plant")
 
     class Meta:
         ordering = ["policy", "-level"]
@@ -121,6 +126,8 @@ class AlarmRule(models.Model):
     roles = models.JSONField(_("roles to reach"), blank=True, validators=[validate_role_list])
     channels = models.JSONField(_("channels"), validators=[validate_channels])
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="plant")
 
     class Meta:
         ordering = ["plant", "kind"]
@@ -166,6 +173,8 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords(excluded_fields=["secret"])
 
+    place_path = PlacePath(plant="plant", workshop="workshop")
+
     class Meta:
         ordering = ["plant", "name"]
         verbose_name = _("group webhook")
@@ -200,6 +209,8 @@ class EscalationEvent(models.Model):
     expanded_at = models.DateTimeField(null=True, blank=True)
 
     objects = EscalationEventQuerySet.as_manager()
+
+    place_path = PlacePath(plant="problem__plant", workshop="problem__line__workshop", line="problem__line")
 
     class Meta:
         ordering = ["problem", "fired_at", "-level"]
@@ -249,6 +260,10 @@ class Notification(models.Model):
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    place_path = PlacePath(
+        plant="event__problem__plant", workshop="event__problem__line__workshop", line="event__problem__line"
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
@@ -287,6 +302,12 @@ class DeliveryAttempt(models.Model):
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.STARTED)
     response = models.TextField(_("provider response"), blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+
+    place_path = PlacePath(
+        plant="notification__event__problem__plant",
+        workshop="notification__event__problem__line__workshop",
+        line="notification__event__problem__line",
+    )
 
     class Meta:
         ordering = ["at", "id"]

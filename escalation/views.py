@@ -29,10 +29,11 @@ from escalation.forms import ContainmentForm
 from escalation.messages import tier_name
 from escalation.models import LEVELS, Channel, EscalationEvent, NoticeKind, Notification, SweepRun
 from escalation.sweep import climbing
+from issues import rights
 from issues.export import csv_response, xlsx_response
 from issues.lifecycle import contain
 from issues.models import Problem, Role
-from issues.scope import can_see_line, scope_filter
+from issues.scope import scope_filter
 
 LEVEL_NAMES = dict(LEVELS)
 CHANNEL_ORDER = list(Channel.values)
@@ -292,11 +293,7 @@ def _next_alarm(problem: Problem, plan: dict) -> tuple[str, dt.datetime] | None:
 
 def problem_context(request, problem: Problem, containment_form: ContainmentForm | None = None) -> dict:
     """What the problem page adds for escalation (issues.views.problem_detail)."""
-    can_contain = (
-        request.user.has_perm("issues.add_problem")
-        and can_see_line(request.user, problem.line)
-        and problem.status not in FINISHED
-    )
+    can_contain = rights.can_contain(request.user, problem) and problem.status not in FINISHED
     if containment_form is None and can_contain:
         containment_form = ContainmentForm(initial={"done_by": _person_name(request.user), "quantity_secured": 0})
     return {
@@ -329,8 +326,8 @@ def problem_escalation(request, pk: int):
 @permission_required("issues.add_problem", raise_exception=True)
 def contain_problem(request, pk: int):
     problem = _visible_problem(request, pk)
-    if not can_see_line(request.user, problem.line):
-        raise Http404
+    if not rights.can_contain(request.user, problem):
+        raise PermissionDenied
     if problem.status in FINISHED:
         messages.error(
             request, _("This problem is %(status)s; nothing to contain.") % {"status": problem.get_status_display()}
@@ -469,7 +466,7 @@ def visible_events(user):
         "id", "event_id", "channel", "status", "recipient_id", "acknowledged_at", "fallback_from"
     )
     return (
-        EscalationEvent.objects.filter(scope_filter(user, line_path="problem__line"))
+        EscalationEvent.objects.filter(scope_filter(user, line_path="problem__line", perm="issues.view_problem"))
         .select_related("problem__line__workshop", "problem__plant")
         .prefetch_related(Prefetch("notifications", queryset=notifications))
         .order_by("-fired_at", "-pk")

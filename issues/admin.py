@@ -1,9 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -31,54 +29,28 @@ from issues.models import (
     Workshop,
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
-from issues.scope import sync_user_groups, visible_lines, visible_plants
+from issues.scope import sync_user_groups
+from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
 from issues.thresholds import next_version
 
 
-class PlantScopedAdmin(SimpleHistoryAdmin):
-    """Staff who are not superusers manage only the plants they hold a role in."""
-
-    plant_path = "plant"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.plant_path}__in": visible_plants(request.user)})
-
-    def _require_in_scope(self, request, object_id) -> None:
-        """simple_history's history pages look the row up unscoped (and the version page can
-        revert it): another plant's row must be a 404 there too."""
-        if not request.user.is_superuser and self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._require_in_scope(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._require_in_scope(request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-
-class WorkshopInline(admin.TabularInline):
+class WorkshopInline(ScopedInline, admin.TabularInline):
     model = Workshop
     extra = 0
 
 
-class ShiftInline(admin.TabularInline):
+class ShiftInline(ScopedInline, admin.TabularInline):
     model = Shift
     extra = 0
 
 
 @admin.register(Plant)
 class PlantAdmin(PlantScopedAdmin):
-    plant_path = "pk"
     list_display = ["code", "name_en", "name_zh", "timezone", "recurrence_window_days"]
     inlines = [WorkshopInline, ShiftInline]
 
 
-class LineInline(admin.TabularInline):
+class LineInline(ScopedInline, admin.TabularInline):
     model = Line
     extra = 0
 
@@ -90,14 +62,13 @@ class WorkshopAdmin(PlantScopedAdmin):
     inlines = [LineInline]
 
 
-class StationInline(admin.TabularInline):
+class StationInline(ScopedInline, admin.TabularInline):
     model = Station
     extra = 0
 
 
 @admin.register(Line)
 class LineAdmin(PlantScopedAdmin):
-    plant_path = "workshop__plant"
     list_display = ["code", "name_en", "name_zh", "workshop", "active"]
     list_filter = ["workshop__plant", "workshop", "active"]
     inlines = [StationInline]
@@ -157,7 +128,7 @@ class ThresholdRuleForm(forms.ModelForm):
         return cleaned
 
 
-class ThresholdRuleInline(admin.TabularInline):
+class ThresholdRuleInline(ScopedInline, admin.TabularInline):
     model = ThresholdRule
     form = ThresholdRuleForm
     extra = 0
@@ -177,9 +148,13 @@ class ThresholdRuleInline(admin.TabularInline):
     ]
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or _is_current(obj)
+        return super().has_change_permission(request, obj) and (obj is None or _is_current(obj))
 
-    has_add_permission = has_delete_permission = has_change_permission
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and (obj is None or _is_current(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or _is_current(obj))
 
 
 def _is_current(table: ThresholdTable) -> bool:
@@ -187,9 +162,10 @@ def _is_current(table: ThresholdTable) -> bool:
 
 
 @admin.register(ThresholdTable)
-class ThresholdTableAdmin(PlantScopedAdmin):
+class ThresholdTableAdmin(ScopedModelAdmin):
     """Saving a changed table writes a new version with every rule copied and the edits
-    applied; the version problems were graded with stays as it was."""
+    applied; the version problems were graded with stays as it was. The versions are the
+    table's history (no simple_history model: its history page answered 500)."""
 
     list_display = ["__str__", "plant", "version", "created_at", "created_by", "note"]
     list_filter = ["plant"]
@@ -273,13 +249,13 @@ class ProblemAdmin(PlantScopedAdmin):
     raw_id_fields = ["line", "station", "shift", "failure_mode"]
 
 
-class ProfileInline(admin.StackedInline):
+class ProfileInline(ScopedInline, admin.StackedInline):
     model = Profile
     can_delete = False
     fields = ["display_name", "phone", "language", "home_line"]
 
 
-class RoleAssignmentInline(admin.TabularInline):
+class RoleAssignmentInline(ScopedInline, admin.TabularInline):
     model = RoleAssignment
     extra = 1
     fields = ["role", "plant", "workshop", "line"]
@@ -295,6 +271,14 @@ class PersonAdmin(UserAdmin):
 
     inlines = [ProfileInline, RoleAssignmentInline]
     list_display = ["username", "profile__display_name", "is_active", "is_staff"]
+    # Rights come from the roles below, each within its scope: groups (kept in step with the
+    # roles) and permissions given to the person directly would grant nothing, so not offered.
+    fieldsets = [
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    ]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -316,7 +300,7 @@ class SolvingPolicyForm(forms.ModelForm):
         return "".join(sorted(letters))
 
 
-class SectionDeadlineInline(admin.TabularInline):
+class SectionDeadlineInline(ScopedInline, admin.TabularInline):
     """Every plant has one row per section (issues.eightd.seed_solving_policy); only the days change."""
 
     model = SectionDeadline
@@ -344,7 +328,7 @@ class SolvingPolicyAdmin(PlantScopedAdmin):
         return False  # a plant must always have one
 
 
-class SectionInline(admin.TabularInline):
+class SectionInline(ScopedInline, admin.TabularInline):
     """Where each answer stands; the answers themselves are written and reviewed in the app."""
 
     model = Section
@@ -354,7 +338,7 @@ class SectionInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("issues.view_eightdreport")
+        return request.user.has_perm("issues.view_eightdreport", obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -365,7 +349,6 @@ class SectionInline(admin.TabularInline):
 
 @admin.register(EightDReport)
 class EightDReportAdmin(PlantScopedAdmin):
-    plant_path = "problem__plant"
     list_display = ["problem_number", "leader", "returns", "created_at"]
     list_filter = [("problem__plant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["problem__number", "problem__title", "customer", "part_number"]
@@ -422,13 +405,6 @@ class LessonAdmin(PlantScopedAdmin):
     ]
     readonly_fields = ["plant", "problem", "learned_on"]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "failure_mode":
-            kwargs["queryset"] = FailureMode.objects.filter(plant__in=visible_plants(request.user))
-        elif db_field.name == "line":
-            kwargs["queryset"] = visible_lines(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def has_add_permission(self, request):
         return False  # closing an 8D writes the entry (issues.lifecycle.learn_from)
 
@@ -436,7 +412,7 @@ class LessonAdmin(PlantScopedAdmin):
 # --- the daily QRQC meeting -----------------------------------------------------------------
 
 
-class AgendaItemInline(admin.TabularInline):
+class AgendaItemInline(ScopedInline, admin.TabularInline):
     """What the meeting discussed and decided; decisions are taken in the meeting, which writes
     them to the problems too, so they are not edited here."""
 
@@ -447,7 +423,7 @@ class AgendaItemInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("issues.view_meeting")
+        return request.user.has_perm("issues.view_meeting", obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -456,7 +432,7 @@ class AgendaItemInline(admin.TabularInline):
         return False
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(ScopedInline, admin.TabularInline):
     """The sign-in sheet. The quality department may correct a row afterwards (leave approved
     late, a stand-in not recorded); each change is kept in the row's history."""
 
@@ -467,10 +443,10 @@ class AttendanceInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("issues.view_meeting")
+        return request.user.has_perm("issues.view_meeting", obj)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("issues.change_meeting")
+        return request.user.has_perm("issues.change_meeting", obj)
 
     def has_add_permission(self, request, obj=None):
         return False

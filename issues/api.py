@@ -48,10 +48,11 @@ class JSONParser(parsers.JSONParser):
 PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
 
-class ModelPermissions(permissions.DjangoModelPermissions):
-    """Reading needs the view permission too (DRF's default lets any user GET)."""
+class ModelPermissions(permissions.DjangoObjectPermissions):
+    """Reading needs the view permission too (DRF's default lets any user GET), and over the
+    object's own line, workshop or plant (a role's rights hold only within its scope)."""
 
-    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+    perms_map = {**permissions.DjangoObjectPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
 
 
 class FiredRuleSerializer(serializers.Serializer):
@@ -194,7 +195,8 @@ class ProblemCreateSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         # The schema generator builds this serializer without a request: then no line is choosable.
         request = self.context.get("request")
-        lines = visible_lines(request.user if request is not None else AnonymousUser()).filter(active=True)
+        user = request.user if request is not None else AnonymousUser()
+        lines = visible_lines(user, "issues.add_problem").filter(active=True)
         self.fields["line"].queryset = lines
         self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
         self.fields["station"].queryset = Station.objects.filter(line__in=lines)

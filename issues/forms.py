@@ -78,7 +78,11 @@ class ProblemForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        lines = visible_lines(user).filter(active=True).order_by("workshop__plant__code", "workshop__code", "code")
+        lines = (
+            visible_lines(user, "issues.add_problem")
+            .filter(active=True)
+            .order_by("workshop__plant__code", "workshop__code", "code")
+        )
         self.fields["line"].queryset = lines
         self.fields["shift"].queryset = Shift.objects.filter(plant__workshops__lines__in=lines).distinct()
         self.fields["station"].queryset = Station.objects.filter(line__in=lines).order_by("line_id", "code")

@@ -5,9 +5,9 @@ sheet, the chair's decisions on each item, attendance, and ending it. The rules 
 Each verb runs in one transaction and leaves history with the user. Actions on a meeting lock
 its row first: they see whether it still runs, and two chairs' clicks on one meeting queue up.
 
-Who chairs: a person holding a chair role (those with "issues.run_meeting") at the plant level
-chairs the plant meeting and every workshop meeting of that plant; at a workshop, that
-workshop's meeting. A line-level role chairs nothing.
+Who chairs: a person holding a chair role (one whose group carries "issues.run_meeting") at the
+plant level chairs the plant meeting and every workshop meeting of that plant; at a workshop,
+that workshop's meeting. A line-level role chairs nothing.
 
 Who is expected on the sign-in sheet (agenda.expected_roles): at a workshop meeting, holders of
 the workshop roles assigned at that workshop, at one of its lines, or plant-wide; at the plant
@@ -44,13 +44,12 @@ from issues.models import (
     Section,
     Workshop,
 )
-from issues.scope import ROLE_PERMISSIONS, scope_filter, scope_of, visible_plants
+from issues.scope import holds, scope_filter, scope_of, visible_plants
 from issues.solving import people_of
 
 Status = Problem.Status
 FINISHED = (Status.CLOSED, Status.CANCELLED)
 NEW_WINDOW = dt.timedelta(hours=24)
-CHAIR_ROLES = frozenset(role for role, codes in ROLE_PERMISSIONS.items() if "issues.run_meeting" in codes)
 SETTABLE_STATES = (
     Attendance.State.PRESENT,
     Attendance.State.STAND_IN,
@@ -79,45 +78,29 @@ def local_day(plant: Plant, now: dt.datetime) -> dt.date:
     return timezone.localtime(now, plant.zone).date()
 
 
-def _chair_places(user) -> tuple[frozenset[int], frozenset[int]]:
-    """(plant ids, workshop ids) where the user holds a chair role, cached on the user like
-    issues.scope.scope_of."""
-    cached = getattr(user, "_qrqc_chair_places", None)
-    if cached is None:
-        plants, workshops = set(), set()
-        held = RoleAssignment.objects.filter(user=user, role__in=CHAIR_ROLES, line__isnull=True)
-        for plant_id, workshop_id in held.values_list("plant_id", "workshop_id"):
-            (workshops if workshop_id else plants).add(workshop_id or plant_id)
-        cached = user._qrqc_chair_places = (frozenset(plants), frozenset(workshops))
-    return cached
-
-
 def may_chair(user, plant_id: int, workshop_id: int | None = None) -> bool:
-    if not (user.is_authenticated and user.is_active and user.has_perm("issues.run_meeting")):
-        return False
-    if user.is_superuser:
-        return True
-    plants, workshops = _chair_places(user)
-    return plant_id in plants or (workshop_id is not None and workshop_id in workshops)
+    """A plant meeting is chaired by a plant-wide chair role; a workshop meeting also by a chair
+    role at that workshop (a line's role covers neither)."""
+    return holds(user, "issues.run_meeting", Meeting(plant_id=plant_id, workshop_id=workshop_id))
 
 
 def chairs(user, meeting: Meeting) -> bool:
-    return may_chair(user, meeting.plant_id, meeting.workshop_id)
+    return holds(user, "issues.run_meeting", meeting)
 
 
 def chairable(user) -> list[tuple[Plant, Workshop | None]]:
     """The meetings the user may start: (plant, None) for a plant meeting, (plant, workshop)."""
-    if not (user.is_authenticated and user.has_perm("issues.run_meeting")):
-        return []
-    if user.is_superuser:
+    scope = scope_of(user, "issues.run_meeting")
+    if scope.everything:
         plants = list(Plant.objects.all())
         workshops = list(Workshop.objects.select_related("plant"))
-    else:
-        plant_ids, workshop_ids = _chair_places(user)
-        plants = list(Plant.objects.filter(pk__in=plant_ids))
+    elif scope.plant_ids or scope.workshop_ids:
+        plants = list(Plant.objects.filter(pk__in=scope.plant_ids))
         workshops = list(
-            Workshop.objects.filter(Q(plant__in=plant_ids) | Q(pk__in=workshop_ids)).select_related("plant")
+            Workshop.objects.filter(Q(plant__in=scope.plant_ids) | Q(pk__in=scope.workshop_ids)).select_related("plant")
         )
+    else:
+        return []
     places: list[tuple[Plant, Workshop | None]] = [(plant, None) for plant in plants]
     places += [(workshop.plant, workshop) for workshop in workshops]
     return sorted(places, key=lambda place: (place[0].code, place[1].code if place[1] else ""))
@@ -126,8 +109,9 @@ def chairable(user) -> list[tuple[Plant, Workshop | None]]:
 def visible_meetings(user) -> QuerySet:
     """A plant meeting is seen by anyone of the plant; a workshop meeting by those whose scope
     reaches the workshop (plant-wide, the workshop, or one of its lines). What each reader sees
-    of the agenda is narrowed further to the problems they may see (items_for)."""
-    scope = scope_of(user)
+    of the agenda is narrowed further to the problems they may see (items_for). Only roles that
+    read meetings count."""
+    scope = scope_of(user, "issues.view_meeting")
     if scope.everything:
         return Meeting.objects.all()
     if scope.empty:
@@ -136,14 +120,15 @@ def visible_meetings(user) -> QuerySet:
         Q(plant__in=scope.plant_ids) | Q(pk__in=scope.workshop_ids) | Q(lines__in=scope.line_ids)
     )
     return Meeting.objects.filter(
-        Q(workshop__isnull=True, plant__in=visible_plants(user).values("pk")) | Q(workshop__in=workshops.values("pk"))
+        Q(workshop__isnull=True, plant__in=visible_plants(user, "issues.view_meeting").values("pk"))
+        | Q(workshop__in=workshops.values("pk"))
     )
 
 
 def items_for(user, meeting: Meeting) -> QuerySet:
     """The agenda items whose problem the user may see (a line-level reader of a plant meeting
     sees the items of their lines)."""
-    return meeting.items.filter(scope_filter(user, line_path="problem__line"))
+    return meeting.items.filter(scope_filter(user, line_path="problem__line", perm="issues.view_problem"))
 
 
 # --- the agenda -----------------------------------------------------------------------------

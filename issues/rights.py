@@ -1,10 +1,11 @@
-"""Who may do what to a problem and its 8D, beyond seeing it: role permissions (Django groups,
-issues.scope.ROLE_PERMISSIONS) narrowed by scope, and team membership for the 8D."""
+"""Who may do what to a problem and its 8D, beyond seeing it: a role whose group carries the
+permission, held over the problem's line, workshop or plant (issues.scope.holds), and team
+membership for the 8D."""
 
 from __future__ import annotations
 
 from issues.models import EightDReport, Problem
-from issues.scope import can_see_line
+from issues.scope import can_see_line, holds
 
 
 def _in_scope(user, problem: Problem) -> bool:
@@ -12,16 +13,21 @@ def _in_scope(user, problem: Problem) -> bool:
 
 
 def can_assign(user, problem: Problem) -> bool:
-    return user.has_perm("issues.assign_problem") and _in_scope(user, problem)
+    return holds(user, "issues.assign_problem", problem)
 
 
 def can_close(user, problem: Problem) -> bool:
-    """The quality department closes, cancels and reopens (DOMAIN.md §1)."""
-    return user.has_perm("issues.close_problem") and _in_scope(user, problem)
+    """The quality department closes, cancels and reopens."""
+    return holds(user, "issues.close_problem", problem)
 
 
 def can_review(user, problem: Problem) -> bool:
-    return user.has_perm("issues.review_eightdreport") and _in_scope(user, problem)
+    return holds(user, "issues.review_eightdreport", problem)
+
+
+def can_contain(user, problem: Problem) -> bool:
+    """Whoever may report a problem on the line records its containment."""
+    return holds(user, "issues.add_problem", problem)
 
 
 def on_team(user, report: EightDReport) -> bool:

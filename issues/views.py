@@ -24,7 +24,7 @@ from issues.intake import Report, failure_mode_named, grade_report, report_probl
 from issues.lifecycle_views import flag, lifecycle_context
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
-from issues.scope import can_see_line, scope_of, visible_lines, visible_plants
+from issues.scope import scope_of, visible_lines, visible_plants
 
 # Bookkeeping of the escalation clock, and the checklist the status card already shows in full.
 HISTORY_UNSHOWN = ["escalate_at", "alarm_at", "closure_checklist"]
@@ -52,7 +52,7 @@ def home(request):
 
 
 def default_line(user) -> Line | None:
-    lines = visible_lines(user).filter(active=True)
+    lines = visible_lines(user, "issues.add_problem").filter(active=True)
     profile = Profile.objects.filter(user=user).select_related("home_line").first()
     if profile and profile.home_line and lines.filter(pk=profile.home_line_id).exists():
         return profile.home_line
@@ -117,7 +117,8 @@ def grade_preview(request):
     category = request.POST.get("category", "")
     line_id = request.POST.get("line", "")
     # Only digits reach the query: "abc" or "1.5" made Django raise ValueError (a 500) on filter(pk=...).
-    line = visible_lines(request.user).filter(pk=int(line_id)).first() if line_id.isdecimal() else None
+    lines = visible_lines(request.user, "issues.add_problem")
+    line = lines.filter(pk=int(line_id)).first() if line_id.isdecimal() else None
     context = {"grading": None, "errors": {}}
     if line and category:
         submitted = {fact.name: request.POST.get(fact.name, "") for fact in facts_for(category)}
@@ -240,7 +241,7 @@ def photo(request, token: str, size: str = "full"):
     if photo.problem is None:
         if photo.uploaded_by_id != request.user.pk:
             raise Http404
-    elif not (request.user.has_perm("issues.view_problem") and can_see_line(request.user, photo.problem.line)):
+    elif not request.user.has_perm("issues.view_problem", photo.problem):
         raise Http404
     image = photo.thumbnail if size == "thumb" and photo.thumbnail else photo.image
     response = FileResponse(image.open("rb"), content_type="image/jpeg")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from issues.models.place import PlacePath
 from issues.models.plant import Line, Plant
 from issues.models.problem import CauseFamily, FailureMode, Problem
 
@@ -43,6 +44,8 @@ class SolvingPolicy(models.Model):
     due_soon_hours = models.PositiveSmallIntegerField(_("due-soon notice (hours before the deadline)"), default=12)
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="plant")
+
     class Meta:
         verbose_name = _("problem-solving policy")
         verbose_name_plural = _("problem-solving policies")
@@ -61,6 +64,8 @@ class SectionDeadline(models.Model):
         _("days after occurrence"), help_text=_("Empty answers are late after this many days.")
     )
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="policy__plant")
 
     class Meta:
         ordering = ["policy", "section"]
@@ -96,6 +101,8 @@ class EightDReport(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords(m2m_fields=[members])
+
+    place_path = PlacePath(plant="problem__plant", workshop="problem__line__workshop", line="problem__line")
 
     class Meta:
         verbose_name = _("8D report")
@@ -142,6 +149,10 @@ class Section(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["notice_at", "notices_sent", "updated_at"])
 
+    place_path = PlacePath(
+        plant="report__problem__plant", workshop="report__problem__line__workshop", line="report__problem__line"
+    )
+
     class Meta:
         ordering = ["report", "code"]
         verbose_name = _("8D section")
@@ -184,6 +195,12 @@ class SectionAttachment(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
+    place_path = PlacePath(
+        plant="section__report__problem__plant",
+        workshop="section__report__problem__line__workshop",
+        line="section__report__problem__line",
+    )
+
     class Meta:
         ordering = ["id"]
         verbose_name = _("attachment")
@@ -218,6 +235,8 @@ class Lesson(models.Model):
     learned_on = models.DateField(_("learned on"))
     history = HistoricalRecords()
     objects = LessonQuerySet.as_manager()
+
+    place_path = PlacePath(plant="plant")
 
     class Meta:
         ordering = ["-learned_on", "-id"]

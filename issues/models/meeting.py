@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from issues.models.place import PlacePath
 from issues.models.plant import Plant, Role, Workshop
 from issues.models.problem import Problem
 
@@ -42,6 +43,8 @@ class Meeting(models.Model):
     escalations_since = models.DateTimeField(_("escalations since"))
     notes = models.TextField(_("general notes"), blank=True)
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="plant", workshop="workshop")
 
     class Meta:
         ordering = ["-day", "plant", "workshop"]
@@ -82,6 +85,8 @@ class AgendaItem(models.Model):
     discussed_at = models.DateTimeField(_("discussed at"), null=True, blank=True)
     closure_confirmed_at = models.DateTimeField(_("closure confirmed at"), null=True, blank=True)
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="meeting__plant", workshop="meeting__workshop")
 
     class Meta:
         ordering = ["meeting", "position"]
@@ -125,6 +130,8 @@ class Attendance(models.Model):
     expected = models.BooleanField(_("expected"), default=True, help_text=_("False for a guest."))
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="meeting__plant", workshop="meeting__workshop")
 
     class Meta:
         ordering = ["meeting", "department", "role", "id"]

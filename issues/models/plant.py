@@ -12,6 +12,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from issues.models.place import PlacePath
+
 
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
@@ -67,6 +69,8 @@ class Plant(BilingualName):
     )
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="pk")
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("plant")
@@ -97,6 +101,8 @@ class Workshop(BilingualName):
     code = models.SlugField(_("code"), max_length=20)
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="plant", workshop="pk")
+
     class Meta:
         ordering = ["plant", "code"]
         verbose_name = _("workshop")
@@ -110,6 +116,8 @@ class Line(BilingualName):
     active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="workshop__plant", workshop="workshop", line="pk")
+
     class Meta:
         ordering = ["workshop__plant", "workshop", "code"]
         verbose_name = _("line")
@@ -120,6 +128,8 @@ class Line(BilingualName):
 class Station(BilingualName):
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="stations", verbose_name=_("line"))
     code = models.SlugField(_("code"), max_length=20)
+
+    place_path = PlacePath(plant="line__workshop__plant", workshop="line__workshop", line="line")
 
     class Meta:
         ordering = ["line", "code"]
@@ -135,6 +145,8 @@ class Shift(BilingualName):
     code = models.SlugField(_("code"), max_length=20)
     starts = models.TimeField(_("starts"))
     ends = models.TimeField(_("ends"))
+
+    place_path = PlacePath(plant="plant")
 
     class Meta:
         ordering = ["plant", "starts"]
@@ -212,6 +224,8 @@ class RoleAssignment(models.Model):
         Line, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments", verbose_name=_("line")
     )
     history = HistoricalRecords()
+
+    place_path = PlacePath(plant="plant", workshop="workshop", line="line")
 
     class Meta:
         verbose_name = _("role assignment")

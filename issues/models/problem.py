@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from issues.grading import FiredRule, Grading
+from issues.models.place import PlacePath
 from issues.models.plant import BilingualName, Line, Plant, Shift, Station
 from issues.models.thresholds import Category, Grade, ThresholdTable
 
@@ -52,6 +53,8 @@ class FailureMode(BilingualName):
     )
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="plant")
+
     class Meta:
         ordering = ["plant", "category", "name_en"]
         verbose_name = _("failure mode")
@@ -61,9 +64,11 @@ class FailureMode(BilingualName):
 
 class ProblemQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProblemQuerySet:
-        from issues.scope import scope_filter
+        """Problems where the user holds a role that reads them (every role does, unless an
+        admin took the right from its group)."""
+        from issues.scope import scope_of
 
-        return self.filter(scope_filter(user, line_path="line", plant_path="plant"))
+        return self.filter(scope_of(user, "issues.view_problem").q(self.model.place_path))
 
     def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
@@ -175,6 +180,8 @@ class Problem(models.Model):
     history = HistoricalRecords(excluded_fields=["idempotency_key", "escalation_plan", "alarms_fired"])
     objects = ProblemQuerySet.as_manager()
 
+    place_path = PlacePath(plant="plant", workshop="line__workshop", line="line")
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("problem")
@@ -238,6 +245,8 @@ class Containment(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords()
 
+    place_path = PlacePath(plant="problem__plant", workshop="problem__line__workshop", line="problem__line")
+
     class Meta:
         ordering = ["recorded_at"]
         verbose_name = _("containment")
@@ -280,6 +289,8 @@ class ProblemPhoto(models.Model):
     height = models.PositiveIntegerField(default=0)
     thumbnail = models.ImageField(upload_to=photo_path, blank=True)
     original_name = models.CharField(max_length=200, blank=True)
+
+    place_path = PlacePath(plant="problem__plant", workshop="problem__line__workshop", line="problem__line")
 
     class Meta:
         ordering = ["id"]

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from issues.models.place import PlacePath
+
 
 class Category(models.TextChoices):
     QUALITY = "quality", _("Quality")
@@ -61,6 +63,8 @@ class ThresholdTable(models.Model):
 
     objects = ThresholdTableQuerySet.as_manager()
 
+    place_path = PlacePath(plant="plant")
+
     class Meta:
         ordering = ["plant", "-version"]
         verbose_name = _("threshold table")
@@ -108,6 +112,8 @@ class ThresholdRule(models.Model):
     )
     label_en = models.CharField(_("what it means (English)"), max_length=200)
     label_zh = models.CharField(_("what it means (Chinese)"), max_length=200, blank=True)
+
+    place_path = PlacePath(plant="table__plant")
 
     class Meta:
         ordering = ["table", "category", "grade", "code"]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -61,10 +61,14 @@ def ledger(world, team_leader, quality_engineer):
 
 
 def staff_of(plant, *codenames):
+    """A quality manager of `plant` on the staff, after an admin gave the quality managers'
+    role these escalation rights (rights come from a role, within its scope)."""
     user = make_person("staffer", Role.QUALITY_MANAGER, plant=plant)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="escalation", codename__in=codenames))
+    Group.objects.get(name=Role.QUALITY_MANAGER).permissions.add(
+        *Permission.objects.filter(content_type__app_label="escalation", codename__in=codenames)
+    )
     client = Client()
     client.force_login(user)
     return client

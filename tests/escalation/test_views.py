@@ -16,7 +16,7 @@ import json
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -27,7 +27,7 @@ from escalation.dispatch import acknowledge, dispatch
 from escalation.models import EscalationEvent, Notification, SweepRun
 from escalation.sweep import sweep
 from issues.intake import Report, report_problem
-from issues.models import Containment, Problem, Profile, Role, RoleAssignment
+from issues.models import Containment, Problem, Role
 from tests.conftest import close_without_eightd, make_person
 
 pytestmark = pytest.mark.django_db
@@ -313,9 +313,9 @@ def test_containment_needs_scope_and_the_right_to_report(world, other_world, peo
     problem = log(world.line_a1, people["leader"], 10)
     data = {"action": "Sorted", "done_by": "X", "quantity_secured": "1"}
     other_line_leader = make_person("m1leader", Role.TEAM_LEADER, plant=world.plant, line=world.line_m1)
-    no_rights = get_user_model().objects.create_user(username="norights", password="pw-for-tests-only")
-    Profile.objects.create(user=no_rights, display_name="No rights")
-    RoleAssignment.objects.create(user=no_rights, role=Role.TEAM_LEADER, plant=world.plant)  # scope, no groups
+    # In scope through a role whose group an admin took the right to report from.
+    no_rights = make_person("norights", Role.UTILITIES_ENGINEER, plant=world.plant)
+    Group.objects.get(name=Role.UTILITIES_ENGINEER).permissions.remove(Permission.objects.get(codename="add_problem"))
 
     assert client_for(outsider).post(f"/problems/{problem.pk}/contain/", data).status_code == 404
     assert client_for(other_line_leader).post(f"/problems/{problem.pk}/contain/", data).status_code == 404
