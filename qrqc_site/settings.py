@@ -168,8 +168,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# A role's permissions hold only within the role's scope (ModelBackend grants them everywhere).
-AUTHENTICATION_BACKENDS = ["issues.backends.RoleScopeBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -379,7 +377,8 @@ SESSION_COOKIE_HTTPONLY = True
 # the admin (Locked log-ins), an administrator anyone (also `manage.py axes_reset_username`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked name before any password check
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend's password check; permissions held per role and scope (issues.backends).
+    "issues.backends.RoleScopeBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # rows in the site's database, any engine
 AXES_FAILURE_LIMIT = env_int("QRQC_LOGIN_FAILURE_LIMIT", 5)
