@@ -20,7 +20,7 @@ from issues.export import csv_response, problem_rows, xlsx_response
 from issues.facts import clean_facts, facts_for
 from issues.filters import ProblemFilter
 from issues.forms import ProblemForm
-from issues.intake import Report, failure_mode_named, grade_report, report_problem, shift_at
+from issues.intake import IdempotencyConflict, Report, failure_mode_named, grade_report, report_problem, shift_at
 from issues.lifecycle_views import flag, lifecycle_context
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
@@ -81,22 +81,26 @@ def problem_new(request):
         valid = form.is_valid()
         new_photos = [store_photo(jpeg, name=name, user=request.user) for name, jpeg in form.processed_photos]
         if valid:
-            problem, created = report_problem(
-                form.to_report(),
-                reporter=request.user,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-                photos=staged + new_photos,
-            )
-            if created:
-                messages.success(
-                    request,
-                    _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade},
+            try:
+                problem, created = report_problem(
+                    form.to_report(),
+                    reporter=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    photos=staged + new_photos,
                 )
+            except IdempotencyConflict as conflict:
+                form.refuse_spent_key(conflict.problem.number)
             else:
-                messages.info(
-                    request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
-                )
-            return redirect("problem_detail", pk=problem.pk)
+                if created:
+                    messages.success(
+                        request,
+                        _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade},
+                    )
+                else:
+                    messages.info(
+                        request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
+                    )
+                return redirect("problem_detail", pk=problem.pk)
         staged += new_photos
         status = 400
     else:

@@ -194,6 +194,7 @@ QRQC_ATTACHMENT_MAX_REQUEST_BYTES = env_int(
     "QRQC_ATTACHMENT_MAX_REQUEST_BYTES", QRQC_ATTACHMENT_MAX_BYTES + REQUEST_MARGIN_BYTES
 )
 QRQC_API_MAX_REQUEST_BYTES = env_int("QRQC_API_MAX_REQUEST_BYTES", 64 * 1024)
+QRQC_API_MAX_PAGE_SIZE = env_int("QRQC_API_MAX_PAGE_SIZE", 200)  # ?limit= above it is cut to it
 # The daily QRQC board (issue #5): open boards poll the server this often (a new or escalated
 # problem must show within 10 s); a TV shows this many rows a page and turns the page this often.
 QRQC_BOARD_REFRESH_SECONDS = env_int("QRQC_BOARD_REFRESH_SECONDS", 5)
@@ -287,7 +288,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "issues.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "issues.api.exception_handler",
