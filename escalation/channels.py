@@ -111,13 +111,15 @@ class GroupWebhook:
             return post_json(
                 endpoint.url, generic_payload(notification, message), {"X-QRQC-Delivery": str(notification.uid)}
             )
+        # Markdown of our own around the words; what people typed is escaped in them (markdown_text).
+        subject, text = message.markdown_subject, message.markdown_text
         if endpoint.kind == endpoint.Kind.WECOM:
-            payload = {"msgtype": "markdown", "markdown": {"content": f"**{message.subject}**\n{message.text}"}}
+            payload = {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{text}"}}
             url = endpoint.url
         else:
             payload = {
                 "msgtype": "markdown",
-                "markdown": {"title": message.subject, "text": f"#### {message.subject}\n{message.text}"},
+                "markdown": {"title": message.subject, "text": f"#### {subject}\n{text}"},
             }
             url = dingtalk_signed_url(endpoint.url, endpoint.secret) if endpoint.secret else endpoint.url
         result = post_json(url, payload)

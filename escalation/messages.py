@@ -1,10 +1,12 @@
 """What a notification says, in the recipient's language: number, grade, line, title, minutes
 open, tier, and a link; for an 8D notice, the section and its deadline in the plant's time
-instead of the minutes open, and a link to the section. An SMS is cut to fit one message."""
+instead of the minutes open, and a link to the section. An SMS is cut to fit one message; the
+group robots' markdown carries the same words with what people typed made inert."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +27,62 @@ class Message:
     sms: str
     link: str
     language: str
+    markdown_subject: str = ""  # for WeCom and DingTalk robots: values escaped, the link live
+    markdown_text: str = ""
+
+
+# Characters that start markdown in the robots' dialects (WeCom, DingTalk): links and images,
+# code, bold and italics, strike-through, HTML tags and <@userid> mentions, entities, headings,
+# quotes, tables, and @ mentions. Neither dialect documents a backslash escape, so each becomes
+# its full-width form, which both show as the same sign and neither reads as markup.
+MARKDOWN_LOOKALIKES = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "~": "～",
+        "<": "＜",
+        ">": "＞",
+        "&": "＆",
+        "#": "＃",
+        "|": "｜",
+        "!": "！",
+        "@": "＠",
+    }
+)
+# A line break would let typed text start a heading, a list or a quote of its own.
+LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def markdown_text(text: str) -> str:
+    """Text a person typed (a title, a line's name), shown as itself inside a robot's markdown:
+    on one line, with no link, mention or formatting of its own. A bare address loses its
+    "://" so the client does not make a link of it either."""
+    return LINE_BREAKS.sub(" ", text).translate(MARKDOWN_LOOKALIKES).replace("://", "：//")
+
+
+def markdown_link(link: str) -> str:
+    return f"[{link}]({link})"
+
+
+def message_from(subject: str, text: str, values: dict, *, sms: str, link: str, language: str) -> Message:
+    """Fill the translated `subject` and `text` with `values`: as they are for e-mail, SMS and
+    the notification centre, escaped for the robots' markdown, where only our link is a link.
+    Every value is escaped, ours too: one rule, which the next value added cannot miss."""
+    escaped = {name: markdown_text(str(value)) for name, value in values.items()}
+    return Message(
+        subject=subject % values,
+        text=f"{text % values} {link}",
+        sms=sms,
+        link=link,
+        language=language,
+        markdown_subject=subject % escaped,
+        markdown_text=f"{text % escaped} {markdown_link(link)}",
+    )
 
 
 def language_for(user=None, endpoint=None, plant=None) -> str:
@@ -79,21 +137,18 @@ def compose(event: EscalationEvent, language: str, now: dt.datetime) -> Message:
             "short_tier": f"L{event.level}" if event.kind == EscalationEvent.TIER else tier_name(event),
         }
         if event.kind == EscalationEvent.TIER:
-            subject = _("[QRQC] %(grade)s %(number)s escalated to %(tier)s") % values
-            text = (
-                _(
-                    "%(grade)s problem %(number)s on %(line)s: %(title)s. Open %(minutes)s min, not contained: "
-                    "escalated to %(tier)s."
-                )
-                % values
+            subject = _("[QRQC] %(grade)s %(number)s escalated to %(tier)s")
+            text = _(
+                "%(grade)s problem %(number)s on %(line)s: %(title)s. Open %(minutes)s min, not contained: "
+                "escalated to %(tier)s."
             )
         else:
-            subject = _("[QRQC] %(tier)s: %(number)s") % values
-            text = _("%(tier)s: %(grade)s problem %(number)s on %(line)s: %(title)s (open %(minutes)s min).") % values
+            subject = _("[QRQC] %(tier)s: %(number)s")
+            text = _("%(tier)s: %(grade)s problem %(number)s on %(line)s: %(title)s (open %(minutes)s min).")
         sms = fit_sms(
             _("QRQC %(grade)s %(number)s %(line)s %(minutes)smin %(short_tier)s: ") % values, problem.title, link
         )
-        return Message(subject=subject, text=f"{text} {link}", sms=sms, link=link, language=language)
+        return message_from(subject, text, values, sms=sms, link=link, language=language)
 
 
 def compose_notice(event: EscalationEvent, language: str) -> Message:
@@ -116,18 +171,18 @@ def compose_notice(event: EscalationEvent, language: str) -> Message:
             "short_due": due.strftime("%m-%d %H:%M"),
         }
         if event.kind == NoticeKind.SECTION_DUE_SOON:
-            subject = _("[QRQC] 8D %(code)s due soon: %(number)s") % values
+            subject = _("[QRQC] 8D %(code)s due soon: %(number)s")
             text = _("%(grade)s problem %(number)s on %(line)s: %(title)s. 8D section “%(section)s” is due %(due)s.")
             sms_head = _("QRQC %(number)s 8D %(code)s due %(short_due)s: ")
         else:
-            subject = _("[QRQC] 8D %(code)s overdue: %(number)s") % values
+            subject = _("[QRQC] 8D %(code)s overdue: %(number)s")
             text = _(
                 "%(grade)s problem %(number)s on %(line)s: %(title)s. 8D section “%(section)s” was due %(due)s "
                 "and is not submitted yet."
             )
             sms_head = _("QRQC %(number)s 8D %(code)s overdue since %(short_due)s: ")
         sms = fit_sms(sms_head % values, problem.title, link)
-        return Message(subject=subject, text=f"{text % values} {link}", sms=sms, link=link, language=language)
+        return message_from(subject, text, values, sms=sms, link=link, language=language)
 
 
 def fit_sms(head: str, title: str, link: str) -> str:

@@ -30,8 +30,8 @@ from escalation.messages import tier_name
 from escalation.models import LEVELS, Channel, EscalationEvent, NoticeKind, Notification, SweepRun
 from escalation.sweep import climbing
 from issues import rights
-from issues.export import csv_response, xlsx_response
 from issues.lifecycle import contain
+from issues.lists import Export, list_page
 from issues.models import Problem, Role
 from issues.scope import scope_filter
 
@@ -504,22 +504,13 @@ def event_rows(events):
 
 @permission_required("issues.view_problem", raise_exception=True)
 def escalation_list(request):
-    base = visible_events(request.user)
-    filterset = EscalationFilter(request.GET or None, queryset=base, request=request)
-    events = filterset.qs if filterset.is_valid() else base
-    export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        rows = event_rows(events[:50_000].iterator(chunk_size=2000))
-        return (csv_response if export == "csv" else xlsx_response)(rows, f"qrqc-escalations-{stamp}")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    rows = [(event, summarize(event), event_label(event)) for event in page]
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return list_page(
         request,
-        "escalation/escalation_list.html",
-        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode()},
+        EscalationFilter,
+        visible_events(request.user),
+        template="escalation/escalation_list.html",
+        export=Export(lambda events: event_rows(events.iterator(chunk_size=2000)), "qrqc-escalations"),
+        rows=lambda events: [(event, summarize(event), event_label(event)) for event in events],
     )
 
 

@@ -19,12 +19,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from issues import grading
 from issues.facts import clean_facts
 from issues.filters import ProblemFilter
-from issues.intake import Report, failure_mode_named, report_problem, validate_occurred_at
+from issues.intake import IdempotencyConflict, Report, failure_mode_named, report_problem, validate_occurred_at
 from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Source, Station
 from issues.scope import visible_lines, visible_plants
 from issues.thresholds import as_grading_table, current_table
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Answered by issues.request_size before the view runs.
+TOO_LARGE = OpenApiResponse(description="Request body above QRQC_API_MAX_REQUEST_BYTES (64 KB by default)")
 
 
 def exception_handler(exc, context):
@@ -99,7 +101,7 @@ class GradeResponseSerializer(serializers.Serializer):
 
 @extend_schema(
     request=GradeRequestSerializer,
-    responses={200: GradeResponseSerializer, 400: OpenApiResponse(description="Field errors")},
+    responses={200: GradeResponseSerializer, 400: OpenApiResponse(description="Field errors"), 413: TOO_LARGE},
     summary="Grade facts without storing anything",
 )
 @api_view(["POST"])
@@ -177,15 +179,28 @@ class PlantLocalDateTimeField(serializers.DateTimeField):
         return value if timezone.is_naive(value) else super().enforce_timezone(value)
 
 
+class IdField(serializers.PrimaryKeyRelatedField):
+    """An id is a whole number: a JSON integer, or digits in a form. The lookup itself would
+    read 1.5 (or "1.5", or true) as 1, and an id past 64 bits made the database raise."""
+
+    def to_internal_value(self, data):
+        digits = isinstance(data, str) and data.isascii() and data.isdigit()
+        if not (digits or (isinstance(data, int) and not isinstance(data, bool))):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 0 < int(data) < 2**63:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(int(data))
+
+
 class ProblemCreateSerializer(serializers.Serializer):
-    line = serializers.PrimaryKeyRelatedField(queryset=Line.objects.none())
+    line = IdField(queryset=Line.objects.none())
     category = serializers.ChoiceField(choices=Category.choices)
     title = serializers.CharField(max_length=140)
     occurred_at = PlantLocalDateTimeField(help_text=_("ISO 8601; without an offset, the plant's local time."))
     facts = FactsField(required=False, default=dict)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    shift = serializers.PrimaryKeyRelatedField(queryset=Shift.objects.none(), required=False, allow_null=True)
-    station = serializers.PrimaryKeyRelatedField(queryset=Station.objects.none(), required=False, allow_null=True)
+    shift = IdField(queryset=Shift.objects.none(), required=False, allow_null=True)
+    station = IdField(queryset=Station.objects.none(), required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Kind.choices, required=False, default=Kind.QC)
     cause_family = serializers.ChoiceField(choices=CauseFamily.choices, required=False, allow_blank=True, default="")
     failure_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
@@ -250,7 +265,10 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
-    description="Repeat a create with the same key and get the first problem back (200) instead of a second one.",
+    description=(
+        "Repeat a create with the same key and the same body and get the first problem back (200) instead of a "
+        "second one. The same key with another body is refused (422)."
+    ),
 )
 
 
@@ -272,7 +290,7 @@ class ProblemViewSet(
     @extend_schema(
         responses={
             200: ProblemSerializer(many=True),
-            400: OpenApiResponse(description="Filter values that are not valid or not in your scope"),
+            400: OpenApiResponse(description="Filter values, limit or offset that are not valid or not in your scope"),
         }
     )
     def list(self, request, *args, **kwargs):
@@ -285,6 +303,8 @@ class ProblemViewSet(
             201: ProblemSerializer,
             200: OpenApiResponse(ProblemSerializer, description="Replay of an earlier request with the same key"),
             400: OpenApiResponse(description="Field errors"),
+            413: TOO_LARGE,
+            422: OpenApiResponse(description="The Idempotency-Key was used before with another body"),
         },
     )
     def create(self, request, *args, **kwargs):
@@ -295,7 +315,13 @@ class ProblemViewSet(
             raise ValidationError({IDEMPOTENCY_HEADER: [_("Use printable characters only.")]})
         serializer = ProblemCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        problem, created = report_problem(serializer.to_report(), reporter=request.user, idempotency_key=key)
+        try:
+            problem, created = report_problem(serializer.to_report(), reporter=request.user, idempotency_key=key)
+        except IdempotencyConflict as conflict:
+            message = _(
+                "This Idempotency-Key was used for %(number)s, with another body. Send a new key for a new problem."
+            ) % {"number": conflict.problem.number}
+            return Response({"detail": message}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         payload = ProblemSerializer(problem, context={"request": request}).data
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from issues.models import Section, SectionAttachment
-from issues.photos import resized_jpeg, thumbnail_jpeg
+from issues.photos import PHOTO_FORMATS, resized_jpeg, thumbnail_jpeg, too_many_pixels
 
 Kind = SectionAttachment.Kind
 
-PHOTO_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 PHOTO_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 PDF = "application/pdf"
 # Office Open XML files are zip archives; the folder inside tells a workbook from a document.
@@ -57,7 +56,7 @@ def _image_format(upload) -> str | None:
         with Image.open(upload) as probe:
             return probe.format
     except Image.DecompressionBombError as exc:
-        raise ValidationError(_("%(name)s has too many pixels.") % {"name": upload.name}) from exc
+        raise too_many_pixels(upload.name) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
 

@@ -121,16 +121,24 @@ def _clean_value(fact: Fact, raw) -> object:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+# Unknown names are errors one by one up to this many; the rest are counted in one more error,
+# so a payload of 200,000 made-up names gets a short answer.
+NAMED_UNKNOWN = 5
+OTHER_UNKNOWN = "non_field_errors"
+
+
 def clean_facts(category: str, raw: dict, *, strict: bool = True) -> tuple[dict, dict]:
     """Validate raw facts for a category; return (facts, errors). Absent facts are dropped,
     false booleans too (absent means "no"). With strict, unknown names are errors."""
     known = {fact.name: fact for fact in facts_for(category)}
     facts: dict = {}
     errors: dict = {}
+    unknown = 0
     for name, value in raw.items():
         fact = known.get(name)
         if fact is None:
-            if strict:
+            unknown += 1
+            if strict and unknown <= NAMED_UNKNOWN:
                 errors[name] = [str(_("Not a fact of this category."))]
             continue
         try:
@@ -140,6 +148,10 @@ def clean_facts(category: str, raw: dict, *, strict: bool = True) -> tuple[dict,
             continue
         if cleaned is not None and cleaned is not False:
             facts[name] = cleaned
+    if strict and unknown > NAMED_UNKNOWN:
+        errors[OTHER_UNKNOWN] = [
+            str(_("%(count)d more names are not facts of this category either.") % {"count": unknown - NAMED_UNKNOWN})
+        ]
     if not errors:
         errors.update(_cross_check(category, facts))
     return facts, errors

@@ -163,6 +163,20 @@ class ProblemForm(forms.Form):
             self.add_error("station", _("This station is not on the chosen line."))
         return cleaned
 
+    def refuse_spent_key(self, number: str) -> None:
+        """This form's key already logged another problem (the form was sent, then changed and sent
+        again): say so, and give it a new key, so that sending it once more logs a new problem."""
+        self.data = self.data.copy()
+        self.data["idempotency_key"] = uuid.uuid4().hex
+        self.add_error(
+            None,
+            _(
+                "This form already logged %(number)s with other values, so nothing was saved now. "
+                "Send it again to log these values as a new problem."
+            )
+            % {"number": number},
+        )
+
     def to_report(self, *, create_failure_mode: bool = True) -> Report:
         data = self.cleaned_data
         line = data["line"]

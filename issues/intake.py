@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -118,26 +120,65 @@ def grade_report(report: Report, table=None) -> tuple[grading.Grading, object]:
     return grading.grade(report.category, report.facts, as_grading_table(table), prior), table
 
 
+class IdempotencyConflict(Exception):
+    """The reporter used this idempotency key before, for a problem reported otherwise."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.number)
+        self.problem = problem
+
+
+def report_fingerprint(report: Report) -> str:
+    """What was reported, as one digest: a retry of the same report gives the same one, whatever
+    the order of its JSON keys or the offset its time was written with."""
+    reported = {
+        "line": report.line.pk,
+        "category": report.category,
+        "title": report.title,
+        "occurred_at": report.occurred_at.astimezone(dt.UTC).isoformat(),
+        "facts": report.facts,
+        "description": report.description,
+        "shift": report.shift.pk if report.shift else None,
+        "station": getattr(report.station, "pk", None),
+        "kind": report.kind,
+        "cause_family": report.cause_family,
+        "failure_mode": report.failure_mode.pk if report.failure_mode else None,
+        "source": report.source,
+    }
+    canonical = json.dumps(reported, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(problem: Problem, fingerprint: str) -> Problem:
+    # Problems stored before fingerprints were kept have none: they are answered as before.
+    if problem.idempotency_fingerprint and problem.idempotency_fingerprint != fingerprint:
+        raise IdempotencyConflict(problem)
+    return problem
+
+
 def report_problem(
     report: Report, *, reporter, idempotency_key: str = "", photos: list[ProblemPhoto] = ()
 ) -> tuple[Problem, bool]:
     """Store a graded problem; returns (problem, created). The same reporter repeating the same
-    idempotency key (a double tap, a retried request) gets the first problem back."""
+    idempotency key with the same report (a double tap, a retried request) gets the first
+    problem back; with another report, IdempotencyConflict."""
+    fingerprint = report_fingerprint(report) if idempotency_key else ""
     if idempotency_key:
         existing = Problem.objects.filter(reported_by=reporter, idempotency_key=idempotency_key).first()
         if existing:
-            return existing, False
+            return _replayed(existing, fingerprint), False
     try:
         with transaction.atomic():
-            return _store(report, reporter, idempotency_key, photos), True
+            return _store(report, reporter, idempotency_key, fingerprint, photos), True
     except IntegrityError:
         if not idempotency_key:
             raise
         # The other request of a concurrent double submit committed first.
-        return Problem.objects.get(reported_by=reporter, idempotency_key=idempotency_key), False
+        first = Problem.objects.get(reported_by=reporter, idempotency_key=idempotency_key)
+        return _replayed(first, fingerprint), False
 
 
-def _store(report: Report, reporter, idempotency_key: str, photos) -> Problem:
+def _store(report: Report, reporter, idempotency_key: str, fingerprint: str, photos) -> Problem:
     plant = report.line.workshop.plant
     result, table = grade_report(report)
     plan = plan_for(plant, report.category)
@@ -164,6 +205,7 @@ def _store(report: Report, reporter, idempotency_key: str, photos) -> Problem:
         prior_occurrences=result.prior_occurrences,
         special_team_required=needs_special_team(report, plant),
         idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
         escalation_plan=plan,
         escalation_level=ladder.INITIATOR_LEVEL,
         escalate_at=ladder.next_escalation_at(plan, result.grade, report.occurred_at, ladder.INITIATOR_LEVEL),

@@ -23,11 +23,12 @@ def library(user) -> QuerySet:
     )
 
 
-def mark_readable(user, lessons) -> None:
+def mark_readable(user, lessons: list[Lesson]) -> list[Lesson]:
     """Set `problem_visible` on each lesson: a line-scoped reader reads the whole plant's
     library, but the problem page of another line would answer 404, so no link is shown."""
     for lesson in lessons:
         lesson.problem_visible = can_see_line(user, lesson.problem.line)
+    return lessons
 
 
 @dataclass

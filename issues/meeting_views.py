@@ -16,7 +16,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -33,6 +32,7 @@ from issues import meeting_pages as pages
 from issues.board import STEPS
 from issues.filters import MeetingFilter
 from issues.forms import AssignOwnerForm
+from issues.lists import list_page
 from issues.meeting import MeetingRefused, NotChair
 from issues.minutes import minutes_data
 from issues.models import AgendaItem, Attendance, Meeting
@@ -167,20 +167,13 @@ def meeting_list(request):
         )
         .order_by("-day", "-started_at", "pk")
     )
-    filterset = MeetingFilter(request.GET or None, queryset=base, request=request)
-    meetings = filterset.qs if filterset.is_valid() else base
-    page = Paginator(meetings, MEETINGS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return list_page(
         request,
-        "issues/meeting/list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "query": query.urlencode(),
-            "places": _today_places(request.user, timezone.now()),
-        },
+        MeetingFilter,
+        base,
+        template="issues/meeting/list.html",
+        per_page=MEETINGS_PER_PAGE,
+        context={"places": _today_places(request.user, timezone.now())},
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import secrets
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,11 +17,45 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from issues.models import ProblemPhoto
 
-# A decompression bomb is refused before it is decoded.
-Image.MAX_IMAGE_PIXELS = 60_000_000
-
-
+# What phones, tablets and screenshots give; other formats Pillow reads are not worth their decoders.
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 THUMBNAIL_EDGE = 360
+
+# Every image above the limit is refused right after its header is read (check_pixels), so
+# Pillow's warning about the same image would only repeat the refusal in the log.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+logger = logging.getLogger(__name__)
+
+
+def limit_decoding() -> None:
+    """Pillow's own guard, for any image opened in this process: above the limit it warns, above
+    twice the limit it refuses to open. Set once at start-up (IssuesConfig.ready)."""
+    Image.MAX_IMAGE_PIXELS = settings.QRQC_PHOTO_MAX_PIXELS
+
+
+def too_many_pixels(name: str) -> ValidationError:
+    return ValidationError(
+        _("%(name)s has more than %(limit)d megapixels: send a smaller photo.")
+        % {"name": name, "limit": settings.QRQC_PHOTO_MAX_PIXELS // 1_000_000},
+        code="too_many_pixels",
+    )
+
+
+def check_pixels(image: Image.Image, name: str) -> None:
+    """Refuse from the header: a decompression bomb is a few KB that decode to gigabytes."""
+    width, height = image.size
+    if width * height > settings.QRQC_PHOTO_MAX_PIXELS:
+        logger.info("refused %s: %d×%d pixels, above QRQC_PHOTO_MAX_PIXELS", name, width, height)
+        raise too_many_pixels(name)
+
+
+def decode_size(size: tuple[int, int], edge: int) -> tuple[int, int]:
+    """Twice the size the photo is stored at: a JPEG may decode straight to 1/2, 1/4 or 1/8 of
+    its pixels (Image.draft) as long as that leaves this much, and a 50 MP photo then costs a
+    quarter of its memory. The margin is Pillow's own for thumbnails (reducing_gap=2)."""
+    width, height = size
+    scale = min(1.0, edge / max(width, height, 1))
+    return max(1, round(width * scale * 2)), max(1, round(height * scale * 2))
 
 
 def _jpeg(image: Image.Image, edge: int) -> bytes:
@@ -41,14 +77,19 @@ def resized_jpeg(upload) -> bytes:
             _("%(name)s is larger than %(limit)d MB.")
             % {"name": upload.name, "limit": settings.QRQC_PHOTO_MAX_BYTES // (1024 * 1024)}
         )
+    edge = settings.QRQC_PHOTO_MAX_EDGE
     try:
         upload.seek(0)
-        with Image.open(upload) as probe:
+        with Image.open(upload, formats=PHOTO_FORMATS) as probe:
+            check_pixels(probe, upload.name)
             probe.verify()
         upload.seek(0)
-        with Image.open(upload) as image:
-            return _jpeg(ImageOps.exif_transpose(image).convert("RGB"), settings.QRQC_PHOTO_MAX_EDGE)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
+        with Image.open(upload, formats=PHOTO_FORMATS) as image:
+            image.draft("RGB", decode_size(image.size, edge))
+            return _jpeg(ImageOps.exif_transpose(image).convert("RGB"), edge)
+    except Image.DecompressionBombError as exc:  # twice the limit: Pillow refuses to open it at all
+        raise too_many_pixels(upload.name) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(
             _("%(name)s is not a photo we can read (JPEG, PNG, WebP…).") % {"name": upload.name}
         ) from exc

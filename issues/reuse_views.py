@@ -9,14 +9,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from issues import lessons, rights, solving
-from issues.export import csv_response, lesson_rows, xlsx_response
+from issues.export import lesson_rows
 from issues.filters import LessonFilter
 from issues.lifecycle import TransitionRefused
+from issues.lists import Export, list_page
 from issues.models import EightDReport, Problem, Section
 from issues.scope import visible_lines
 
@@ -26,19 +26,15 @@ PAGE_SIZE = 50
 @permission_required("issues.view_problem", raise_exception=True)
 def lesson_list(request):
     """Everyone in a plant reads its library (the quality department keeps it: DOMAIN.md §1)."""
-    base = lessons.library(request.user)
-    filterset = LessonFilter(request.GET or None, queryset=base, request=request)
-    found = filterset.qs if filterset.is_valid() else base
-    export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        rows = lesson_rows(found[:50_000])
-        return (csv_response if export == "csv" else xlsx_response)(rows, f"qrqc-lessons-{stamp}")
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    lessons.mark_readable(request.user, page)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "issues/lessons/list.html", {"filter": filterset, "page": page, "query": query.urlencode()})
+    return list_page(
+        request,
+        LessonFilter,
+        lessons.library(request.user),
+        template="issues/lessons/list.html",
+        per_page=PAGE_SIZE,
+        export=Export(lesson_rows, "qrqc-lessons"),
+        rows=lambda found: lessons.mark_readable(request.user, found),
+    )
 
 
 @require_GET

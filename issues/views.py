@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from issues.export import csv_response, problem_rows, xlsx_response
+from issues.export import problem_rows
 from issues.facts import clean_facts, facts_for
 from issues.filters import ProblemFilter
 from issues.forms import ProblemForm
-from issues.intake import Report, failure_mode_named, grade_report, report_problem, shift_at
+from issues.intake import IdempotencyConflict, Report, failure_mode_named, grade_report, report_problem, shift_at
 from issues.lifecycle_views import flag, lifecycle_context
+from issues.lists import Export, list_page
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
 from issues.scope import scope_of, visible_lines, visible_plants
@@ -81,22 +81,26 @@ def problem_new(request):
         valid = form.is_valid()
         new_photos = [store_photo(jpeg, name=name, user=request.user) for name, jpeg in form.processed_photos]
         if valid:
-            problem, created = report_problem(
-                form.to_report(),
-                reporter=request.user,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-                photos=staged + new_photos,
-            )
-            if created:
-                messages.success(
-                    request,
-                    _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade},
+            try:
+                problem, created = report_problem(
+                    form.to_report(),
+                    reporter=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    photos=staged + new_photos,
                 )
+            except IdempotencyConflict as conflict:
+                form.refuse_spent_key(conflict.problem.number)
             else:
-                messages.info(
-                    request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
-                )
-            return redirect("problem_detail", pk=problem.pk)
+                if created:
+                    messages.success(
+                        request,
+                        _("%(number)s logged as grade %(grade)s.") % {"number": problem.number, "grade": problem.grade},
+                    )
+                else:
+                    messages.info(
+                        request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
+                    )
+                return redirect("problem_detail", pk=problem.pk)
         staged += new_photos
         status = 400
     else:
@@ -215,22 +219,13 @@ def _readable_facts(problem: Problem) -> list[tuple[str, object]]:
 
 @permission_required("issues.view_problem", raise_exception=True)
 def problem_list(request):
-    base = Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED)
-    filterset = ProblemFilter(request.GET or None, queryset=base, request=request)
-    problems = filterset.qs if filterset.is_valid() else base
-    export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        rows = problem_rows(problems[:50_000])
-        return (csv_response if export == "csv" else xlsx_response)(rows, f"qrqc-problems-{stamp}")
-    page = Paginator(problems, 50).get_page(request.GET.get("page"))
-    page.object_list = flag(page.object_list, timezone.now())
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return list_page(
         request,
-        "issues/problem_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
+        ProblemFilter,
+        Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED),
+        template="issues/problem_list.html",
+        export=Export(problem_rows, "qrqc-problems"),
+        rows=lambda problems: flag(problems, timezone.now()),
     )
 
 

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "issues.request_size.RequestSizeMiddleware",  # before CsrfViewMiddleware, which reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -201,6 +202,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 QRQC_PHOTO_MAX_BYTES = env_int("QRQC_PHOTO_MAX_BYTES", 15 * 1024 * 1024)
 QRQC_PHOTO_MAX_COUNT = env_int("QRQC_PHOTO_MAX_COUNT", 8)
 QRQC_PHOTO_MAX_EDGE = env_int("QRQC_PHOTO_MAX_EDGE", 1600)
+# Read from the file's header before anything is decoded: a 50 MP phone photo (8160×6120) fits,
+# a 97 KB PNG of 10000×10000 (300 MB once decoded) does not.
+QRQC_PHOTO_MAX_PIXELS = env_int("QRQC_PHOTO_MAX_PIXELS", 50_000_000)
 
 # Printouts (8D, minutes) and Q charts: a TrueType font with Chinese glyphs (of a .ttc collection,
 # its first face), embedded in every PDF so Chinese renders on the customer's side too. By default
@@ -209,6 +213,19 @@ QRQC_PDF_FONT = env_str("QRQC_PDF_FONT") or packaged_file("paperang_p2_fonts_cjk
 # 8D attachments (issues/attachments.py): per file, and per section.
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
+# Request bodies, refused with a 413 from their Content-Length before a byte is read
+# (issues.request_size): the intake form carries its photos, an 8D upload one file, an API
+# call a problem's JSON; any other request no more than Django keeps of a form in memory.
+REQUEST_MARGIN_BYTES = 1024 * 1024  # the form's other fields and the multipart framing
+QRQC_REQUEST_MAX_BYTES = env_int("QRQC_REQUEST_MAX_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)
+QRQC_INTAKE_MAX_REQUEST_BYTES = env_int(
+    "QRQC_INTAKE_MAX_REQUEST_BYTES", QRQC_PHOTO_MAX_COUNT * QRQC_PHOTO_MAX_BYTES + REQUEST_MARGIN_BYTES
+)
+QRQC_ATTACHMENT_MAX_REQUEST_BYTES = env_int(
+    "QRQC_ATTACHMENT_MAX_REQUEST_BYTES", QRQC_ATTACHMENT_MAX_BYTES + REQUEST_MARGIN_BYTES
+)
+QRQC_API_MAX_REQUEST_BYTES = env_int("QRQC_API_MAX_REQUEST_BYTES", 64 * 1024)
+QRQC_API_MAX_PAGE_SIZE = env_int("QRQC_API_MAX_PAGE_SIZE", 200)  # ?limit= above it is cut to it
 # The daily QRQC board (issue #5): open boards poll the server this often (a new or escalated
 # problem must show within 10 s); a TV shows this many rows a page and turns the page this often.
 QRQC_BOARD_REFRESH_SECONDS = env_int("QRQC_BOARD_REFRESH_SECONDS", 5)
@@ -317,7 +334,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "issues.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "issues.api.exception_handler",

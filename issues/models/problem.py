@@ -166,6 +166,9 @@ class Problem(models.Model):
     board_status = models.JSONField(_("board status"), default=dict, blank=True)
     decision = models.TextField(_("last meeting decision"), blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
+    # What was reported under the key (issues.intake.report_fingerprint): the same key with
+    # other contents is refused rather than answered with this problem. Empty on older rows.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     # Timed escalation (escalation/ladder.py). The sweep claims a due row with a conditional
     # UPDATE on (escalation_level, escalate_at), so two sweeps never fire the same tier.
@@ -177,7 +180,9 @@ class Problem(models.Model):
     alarms_fired = models.JSONField(default=list, blank=True, editable=False)
     alarm_at = models.DateTimeField(_("next alarm"), null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["idempotency_key", "escalation_plan", "alarms_fired"])
+    history = HistoricalRecords(
+        excluded_fields=["idempotency_key", "idempotency_fingerprint", "escalation_plan", "alarms_fired"]
+    )
     objects = ProblemQuerySet.as_manager()
 
     place_path = PlacePath(plant="plant", workshop="line__workshop", line="line")

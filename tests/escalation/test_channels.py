@@ -246,7 +246,8 @@ def test_a_wecom_robot_gets_a_markdown_message(world, problem, send, http_receiv
     assert request.path == "/cgi-bin/webhook/send"
     assert request.query == {"key": ["wecom-key"]}
     message = compose(event, "en", fired_at)
-    assert request.json() == {"msgtype": "markdown", "markdown": {"content": f"**{message.subject}**\n{message.text}"}}
+    content = f"**{message.markdown_subject}**\n{message.markdown_text}"
+    assert request.json() == {"msgtype": "markdown", "markdown": {"content": content}}
     assert problem.number in request.json()["markdown"]["content"]
     assert only_attempt("webhook").outcome == "delivered"
 
@@ -277,6 +278,38 @@ def test_a_robot_that_answers_something_unreadable_has_failed(world, send, http_
     assert attempt.response.startswith("unreadable answer")
 
 
+HOSTILE_TITLE = "[Acknowledge here](http://evil.example) @all\n# Urgent <@everyone> **now**"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "body"),
+    [
+        ("wecom", "/cgi-bin/webhook/send?key=k", lambda payload: payload["markdown"]["content"]),
+        ("dingtalk", "/robot/send?access_token=t", lambda payload: payload["markdown"]["text"]),
+    ],
+)
+def test_a_robot_message_carries_no_link_or_mention_typed_into_the_title(
+    world, log_problem, team_leader, fire_event, fired_at, http_receiver, kind, path, body
+):
+    problem = log_problem(team_leader, title=HOSTILE_TITLE)
+    robot(world, http_receiver, kind, path=path)
+    fire_event(problem, [], ["webhook"], now=fired_at)
+    expand_events(fired_at)
+    deliver_due(fired_at)
+
+    (request,) = http_receiver.wait_for(1)
+    text = body(request.json())
+    ours = f"[http://127.0.0.1:8000/p/{problem.pk}/](http://127.0.0.1:8000/p/{problem.pk}/)"
+    assert text.count("](") == 1 and text.endswith(" " + ours)  # the one link is ours, and it is live
+    for mention in ("@all", "@everyone", "<@"):
+        assert mention not in text, mention
+    assert "**now" not in text
+    assert text.count("\n") == 1  # our heading, then the words: the title starts no line of its own
+    assert "［Acknowledge here］（http：//evil.example） ＠all ＃ Urgent ＜＠everyone＞ ＊＊now＊＊" in text
+    assert Notification.objects.get().body.startswith("A problem")  # the notification centre keeps the words as typed
+    assert HOSTILE_TITLE in Notification.objects.get().body
+
+
 def test_a_dingtalk_robot_gets_markdown_on_a_signed_url(world, send, http_receiver, fired_at):
     secret = "SEC0123456789abcdef"
     robot(world, http_receiver, "dingtalk", path="/robot/send?access_token=ding-token", secret=secret)
@@ -288,7 +321,7 @@ def test_a_dingtalk_robot_gets_markdown_on_a_signed_url(world, send, http_receiv
     message = compose(event, "en", fired_at)
     assert request.json() == {
         "msgtype": "markdown",
-        "markdown": {"title": message.subject, "text": f"#### {message.subject}\n{message.text}"},
+        "markdown": {"title": message.subject, "text": f"#### {message.markdown_subject}\n{message.markdown_text}"},
     }
     assert request.path == "/robot/send"
     assert sorted(request.query) == ["access_token", "sign", "timestamp"]

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.utils import translation
 
-from escalation.messages import compose, fit_sms, language_for
+from escalation.messages import compose, fit_sms, language_for, markdown_text
 from escalation.models import AlarmKind, WebhookEndpoint
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -156,3 +156,39 @@ def test_composing_in_chinese_leaves_the_callers_language_alone(level3, occurred
     compose(level3, "zh-hans", occurred + dt.timedelta(minutes=31))
 
     assert translation.get_language() == "en"
+
+
+# --- what people typed, inside a group robot's markdown ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("Burr on housing", "Burr on housing"),
+        ("毛刺超差 3 件", "毛刺超差 3 件"),
+        ("SZ1-20250301-001 M8-1.25", "SZ1-20250301-001 M8-1.25"),
+        ("[Acknowledge here](http://evil.example)", "［Acknowledge here］（http：//evil.example）"),
+        ("![x](http://evil.example/p.png)", "！［x］（http：//evil.example/p.png）"),
+        ("see https://evil.example", "see https：//evil.example"),
+        ("@all", "＠all"),
+        ("<@everyone> <font color=info>", "＜＠everyone＞ ＜font color=info＞"),
+        ("&lt;@all&gt;", "＆lt;＠all＆gt;"),
+        ("`code` **bold** _it_ ~~gone~~", "｀code｀ ＊＊bold＊＊ ＿it＿ ～～gone～～"),
+        ("a | b", "a ｜ b"),
+        ("first\n# heading", "first ＃ heading"),
+        ("first\r\n> quote\n- item", "first ＞ quote - item"),
+        ("one\u2028two\x85three\vfour", "one two three four"),
+    ],
+)
+def test_typed_text_shows_as_itself_in_robot_markdown(typed, shown):
+    assert markdown_text(typed) == shown
+
+
+def test_the_robot_words_are_the_message_with_our_link_live(problem, level3, occurred):
+    message = compose(level3, "en", occurred + dt.timedelta(minutes=35))
+
+    # Every value is escaped, ours too (one rule): "level 3 (workshop)" keeps its sense.
+    ours = str.maketrans("()", "（）")
+    assert message.markdown_subject == message.subject.translate(ours)
+    words = message.text.removesuffix(message.link).translate(ours)
+    assert message.markdown_text == words + f"[{message.link}]({message.link})"

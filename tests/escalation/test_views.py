@@ -465,14 +465,14 @@ def ledger(world, people):
 def listed(client, query: str = "") -> set[int]:
     response = client.get(f"/escalations/{query}")
     assert response.status_code == 200
-    return {event.pk for event, _summary, _label in response.context["rows"]}
+    return {event.pk for event, _summary, _label in response.context["page"]}
 
 
 def test_the_escalations_list_shows_every_event_in_scope(ledger, people):
     response = client_for(people["qe"]).get("/escalations/")
 
     html = response.content.decode()
-    assert {event.pk for event, _s, _l in response.context["rows"]} == {event.pk for event in ledger.values()}
+    assert {event.pk for event, _s, _l in response.context["page"]} == {event.pk for event in ledger.values()}
     assert "3 escalations" in html
     assert "Level 3 — workshop" in html and "Press leak" in html
     assert 'href="/escalations/"' in html  # the nav link

@@ -21,7 +21,8 @@ def a_report(world) -> Report:
 
 
 def test_a_double_submit_racing_itself_makes_one_problem(postgresql_only, world, team_leader):
-    results = run_together(4, lambda: report_problem(a_report(world), reporter=team_leader, idempotency_key="tap-1"))
+    report = a_report(world)  # one report sent four times: the same time, so the same fingerprint
+    results = run_together(4, lambda: report_problem(report, reporter=team_leader, idempotency_key="tap-1"))
 
     assert Problem.objects.count() == 1
     assert {problem.pk for problem, _ in results} == {Problem.objects.get().pk}

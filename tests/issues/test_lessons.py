@@ -162,12 +162,14 @@ def test_search_finds_lessons_by_their_texts_and_the_chinese_failure_mode_name(
     assert found("nothing-like-this") == []
 
 
-def test_a_bad_filter_value_shows_the_whole_library_not_an_error(world, team_leader, failure_mode, qe_client):
-    lesson = lesson_for(log(world.line_a1, team_leader, failure_mode=failure_mode), text="Change the tool")
+def test_a_bad_filter_value_shows_its_error_and_no_lesson(world, team_leader, failure_mode, qe_client):
+    lesson_for(log(world.line_a1, team_leader, failure_mode=failure_mode), text="Change the tool")
 
     response = qe_client.get(LIBRARY_URL, {"line": "abc", "learned_after": "not a date", "page": "x"})
 
-    assert shown_lessons(response) == [lesson.pk]
+    assert response.status_code == 200
+    assert shown_lessons(response) == []
+    assert set(response.context["filter"].errors) == {"line", "learned"}
 
 
 # --- scope -----------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ def test_the_served_schema_is_a_valid_openapi_document_listing_the_issue_endpoin
     assert {"get", "post"} <= set(paths["/api/v1/problems/"])
     assert "get" in paths["/api/v1/problems/{id}/"]
     create = paths["/api/v1/problems/"]["post"]
-    assert {"200", "201", "400"} <= set(create["responses"])
+    assert {"200", "201", "400", "413", "422"} <= set(create["responses"])
+    assert {"200", "400", "413"} <= set(paths["/api/v1/grade/"]["post"]["responses"])
+    assert {"200", "400"} <= set(paths["/api/v1/problems/"]["get"]["responses"])
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])
     assert "404" in paths["/api/v1/problems/{id}/"]["get"]["responses"]
     schemes = schema["components"]["securitySchemes"]
