@@ -36,6 +36,7 @@ def production(bind: str, environ: Mapping[str, str]) -> list[Program]:
         f"--workers={workers}",
         "--access-logfile=-",
         "--graceful-timeout=15",
+        "--no-control-socket",  # the supervisor controls it; a socket in $HOME would clash between instances
     )
     return [Program("web", web), Program("worker", WORKER), Program("beat", BEAT)]
 
