@@ -4,7 +4,7 @@ A program that exits is logged (which, its exit code or signal, how long it ran,
 count) on the console and in its log file, and started again after a back-off that doubles while
 it keeps failing quickly, so a crash loop does not spin. SIGINT, SIGTERM or SIGHUP stop every
 program: SIGTERM to each, SIGKILL to whatever is left after a grace period (at once on a second
-signal). Each program runs in a session of its own, so a Ctrl-C reaches the supervisor alone and
+Ctrl-C). Each program runs in a session of its own, so a Ctrl-C reaches the supervisor alone and
 the programs stop in order, never restarted by a supervisor that saw them die first; on Linux each
 also gets SIGTERM if the supervisor itself is killed, so none is left behind.
 
@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A stop signal this long after the first kills at once (a second Ctrl-C). Sooner, it is the same
+# stop arriving twice: `make` passes its SIGTERM on to us, and we may also get the group's.
+FORCE_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,8 @@ class Supervisor:
         self.grace = grace
         self.env = env
         self.cwd = cwd
-        self.stop_requests = 0
+        self.stop_requested_at: float | None = None
+        self.forced = False
         self.selector = selectors.DefaultSelector()
         self.width = max(len(child.program.name) for child in self.children)
         self.width = max(self.width, len("supervisor"))
@@ -215,8 +219,13 @@ class Supervisor:
     # --- the loop ------------------------------------------------------------------------------
 
     def _on_signal(self, signum, frame) -> None:
-        if signum in STOP_SIGNALS:
-            self.stop_requests += 1
+        if signum not in STOP_SIGNALS:
+            return
+        now = time.monotonic()
+        if self.stop_requested_at is None:
+            self.stop_requested_at = now
+        elif now - self.stop_requested_at >= FORCE_AFTER:
+            self.forced = True
 
     def run(self) -> int:
         wake_read, wake_write = os.pipe()
@@ -228,7 +237,7 @@ class Supervisor:
         try:
             for child in self.children:
                 self.start(child)
-            while not self.stop_requests:
+            while self.stop_requested_at is None:
                 self._wait(wake_read, self._timeout())
                 for child in self.children:
                     if child.running and child.popen.poll() is not None:
@@ -267,7 +276,7 @@ class Supervisor:
         deadline = time.monotonic() + self.grace
         killed = False
         while any(child.running for child in running):
-            if not killed and (self.stop_requests > 1 or time.monotonic() >= deadline):
+            if not killed and (self.forced or time.monotonic() >= deadline):
                 for child in running:
                     if child.running:
                         self.say(f"{child.program.name} did not stop: SIGKILL", child)

@@ -54,6 +54,15 @@ SLEEPER = "import time; print('up', flush=True); time.sleep(600)"
 STUBBORN = (
     "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(600)"
 )
+SLOW_TO_STOP = (
+    "import signal, sys, time\n"
+    "def finish(*args):\n"
+    "    time.sleep(1.5)\n"
+    "    sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, finish)\n"
+    "print('up', flush=True)\n"
+    "time.sleep(600)\n"
+)
 PID_FILE = (
     "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); print('up', flush=True); time.sleep(600)"
 )
@@ -186,6 +195,33 @@ def test_a_program_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_pat
     assert "stubborn did not stop: SIGKILL" in console
     assert "stubborn (pid" in console and "stopped: killed by SIGKILL" in console
     assert not alive(pid)
+
+
+def test_the_same_stop_arriving_twice_at_once_still_lets_the_programs_finish(tmp_path):
+    """`make` passes its SIGTERM on to its child, which also gets the process group's."""
+    supervised = Supervised(tmp_path, [{"name": "slow", "argv": python(SLOW_TO_STOP)}], grace=10)
+    try:
+        supervised.wait_for(lambda text: said("slow", "up") in text, "the program")
+        supervised.popen.send_signal(signal.SIGTERM)
+        assert supervised.stop() == 0
+    finally:
+        supervised.kill()
+    console = supervised.text()
+    assert "slow (pid" in console and "stopped: exited with code 0" in console
+    assert "did not stop" not in console
+
+
+def test_a_second_ctrl_c_kills_at_once(tmp_path):
+    supervised = Supervised(tmp_path, [{"name": "stubborn", "argv": python(STUBBORN)}], grace=300)
+    try:
+        supervised.wait_for(lambda text: said("stubborn", "up") in text, "the program")
+        supervised.popen.send_signal(signal.SIGINT)
+        supervised.wait_for(lambda text: "stopping stubborn" in text, "the stop")
+        time.sleep(1.2)  # a person pressing Ctrl-C again
+        assert supervised.stop(signal.SIGINT, timeout=30) == 0
+    finally:
+        supervised.kill()
+    assert "stubborn did not stop: SIGKILL" in supervised.text()
 
 
 def test_a_killed_program_is_restarted_and_the_kill_is_written_into_its_log(tmp_path):
