@@ -34,6 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--grace", type=float, default=20.0, help="seconds each program has to stop")
 
     def handle(self, *args, port: int, bind: str | None, grace: float, **options):
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)  # the broker file, beat's schedule, logs
         if settings.IS_PRODUCTION:
             programs = self.prepare_production(bind or f"127.0.0.1:{port}")
         else:
