@@ -32,6 +32,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A stop signal this long after the first kills at once (a second Ctrl-C). Sooner, it is the same
 # stop arriving twice: `make` passes its SIGTERM on to us, and we may also get the group's.
 FORCE_AFTER = 1.0
+MAX_LINE = 64 * 1024  # bytes of an unfinished line held back before they are shown anyway
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class Supervisor:
     def _relay(self, child: Child, data: bytes) -> None:
         lines = (child.pending + data).split(b"\n")
         child.pending = lines.pop()
+        if len(child.pending) > MAX_LINE:  # never hold back output for ever
+            lines.append(child.pending)
+            child.pending = b""
         for line in lines:
             self._print(child.program.name, line.decode(errors="replace").rstrip("\r"))
 

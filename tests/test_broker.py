@@ -8,13 +8,14 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from queue import Empty
 
 import pytest
 from django.conf import settings
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from sqlalchemy import event
 
 from qrqc_site.broker import Transport, prepare
@@ -101,9 +102,36 @@ def test_two_processes_creating_the_same_queue_at_once_both_get_it(broker_url):
             assert db.execute("SELECT count(*) FROM kombu_queue WHERE name = 'raced'").fetchone() == (1,)
 
 
+def test_a_consumer_with_its_prefetch_used_up_takes_the_next_message_at_its_ack(broker_url):
+    """Not a polling interval later: with kombu's own loop a worker took at most prefetch / polling
+    interval tasks a second, and beat's ticks expired in the queue under load. With a polling
+    interval of ten minutes, three messages acknowledged 0.2 s after delivery are all taken well
+    within a minute only if the ack itself wakes the consumer."""
+    queue = Queue("work", Exchange("work"), "work")
+    received = []
+    with connect(broker_url, polling_interval=600) as connection:
+        producer = connection.Producer()
+        for number in range(3):
+            producer.publish({"n": number}, exchange=queue.exchange, routing_key="work", declare=[queue])
+
+        def on_message(body, message):
+            received.append(body["n"])
+            threading.Timer(0.2, message.ack).start()  # a task thread acknowledges when it is done
+
+        def consume():
+            with connection.Consumer(queue, callbacks=[on_message], prefetch_count=1):
+                while len(received) < 3:
+                    connection.drain_events(timeout=600)
+
+        consumer = threading.Thread(target=consume, daemon=True)
+        consumer.start()
+        consumer.join(timeout=60)
+        assert received == [0, 1, 2], "the consumer slept a polling interval with its prefetch full"
+
+
 PRODUCER = """
 import sys
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from qrqc_site.broker import Transport
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with Connection(url, transport=Transport, transport_options={"busy_timeout": 30}) as connection:
@@ -116,7 +144,7 @@ print("sent", count)
 CONSUMER = """
 import sys, time
 from queue import Empty
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from qrqc_site.broker import Transport
 url, total, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 deadline = time.monotonic() + 120

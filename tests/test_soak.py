@@ -58,6 +58,7 @@ with open(out, "w") as sink:
 """
 
 TASK_LINE = re.compile(r"Task (\S+)\[([0-9a-f-]{36})\] (received|succeeded in \S+s: (-?\d+)|.+)")
+DISCARDED = re.compile(r"Discarding revoked task: (\S+)\[([0-9a-f-]{36})\]")  # expired in the queue
 
 
 def worker_tasks(log: str) -> dict[str, dict]:
@@ -72,6 +73,9 @@ def worker_tasks(log: str) -> dict[str, dict]:
             seen["returned"][task_id] = int(returned)
         else:
             seen["other"].append(f"{task_id} {outcome}")
+    for name, task_id in DISCARDED.findall(log):
+        seen = tasks.setdefault(name, {"received": Counter(), "succeeded": Counter(), "returned": {}, "other": []})
+        seen["other"].append(f"{task_id} expired before it ran")
     return tasks
 
 
@@ -156,6 +160,7 @@ def test_the_embedded_broker_loses_no_tick_and_no_task_over_minutes_of_several_p
         "beat_ticks_sent": ticks,
         "enqueued": enqueued,
         "executed": {name: len(tasks.get(name, {}).get("succeeded", ())) for name in enqueued},
+        "expired_or_failed": {name: len(tasks.get(name, {}).get("other", ())) for name in enqueued},
         "left_in_broker_at_stop": dict(left),
         "producer_failures": sum(p["failed"] for p in produced),
         "worker_starts": len(re.findall(r" worker started \(pid", console)),
