@@ -10,9 +10,11 @@ leaves to us, and this module adds:
 - every connection waits for a lock (`timeout`, SQLite's busy timeout) instead of failing at once
   with "database is locked", and the file is in WAL mode, so readers never block the writer;
 - a fetched message is deleted in the transaction that takes it, where kombu only marks it
-  invisible and keeps it for ever (the table then grows by every tick of beat, and its poll,
-  which scans it under the write lock, slows everything down with it);
+  invisible and keeps it for ever (the table then grows by every tick of beat, two rows every
+  2 s, and each poll reads past all of them);
 - an idle poll only reads: the write lock is taken when there is a message to take;
+- two processes creating the same queue at once both get it (kombu's loser stopped on a
+  unique-name error);
 - `polling_interval` can be set (kombu hands every transport option to `create_engine`,
   which refuses it), and a worker whose prefetch is used up takes its next message at its next ack,
   not a polling interval later.
@@ -37,7 +39,7 @@ from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
-# Options of ours, taken out before the rest goes to SQLAlchemy's create_engine().
+# Transport options that are kombu's or ours, taken out before the rest goes to create_engine().
 OWN_OPTIONS = (
     "queue_tablename",
     "message_tablename",
