@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test format venv venv-dev system-deps
+.PHONY: run production test format venv venv-dev system-deps
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,18 @@ venv-dev: $(VENV)/.installed-dev
 system-deps:
 	@bash .ci/system-deps.sh
 
-# One command: virtualenv, database, demo plant, then the site + Celery worker + beat.
+# One command: virtualenv, database, demo plant, then the site + Celery worker + beat, supervised
+# (a process that dies is restarted and logged; Ctrl-C stops all three).
 run: venv
 	@mkdir -p $${QRQC_VAR_DIR:-var}
 	DJANGO_ENV=development $(PY) manage.py migrate --noinput
 	DJANGO_ENV=development $(PY) manage.py seed_demo
-	@DJANGO_ENV=development PORT=$(PORT) bash .ci/serve.sh
+	@DJANGO_ENV=development $(PY) manage.py serve --port $(PORT)
+
+# Production behind a TLS proxy (README, "Running in production"): deployment checks, migrations,
+# collectstatic, then gunicorn + Celery worker + beat under the same supervisor.
+production: venv
+	@DJANGO_ENV=production $(PY) manage.py serve --port $(PORT)
 
 # One command: the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: venv-dev system-deps

@@ -1,6 +1,5 @@
 import logging
 import os
-from pathlib import Path
 
 from celery import Celery
 from celery.worker.consumer import Consumer
@@ -48,10 +47,13 @@ def reconnect_promptly(sender, **kwargs):
     sender.conf.worker_consumer = "qrqc_site.celery:PromptConsumer"
 
 
-@app.on_after_configure.connect
-def make_broker_folders(sender, **kwargs):
-    """kombu's filesystem transport (the embedded broker) needs its folders to exist."""
-    options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+def prepare_embedded_broker() -> None:
+    """Before `make run` starts its processes: the embedded broker's file, tables and queues (a
+    no-op on Redis)."""
+    from django.conf import settings
+
+    from qrqc_site import broker
+
+    with app.connection_for_write() as connection:
+        if isinstance(connection.transport, broker.Transport):
+            broker.prepare(connection, {app.conf.task_default_queue, settings.QRQC_QCHART_QUEUE})

@@ -2,7 +2,7 @@
 
 Fail closed: unless DJANGO_ENV says "development" or "test", the site runs as production,
 with DEBUG off and no default secret key. DATABASE_URL and REDIS_URL select real servers;
-without them the site runs on SQLite and an embedded (filesystem) Celery broker.
+without them the site runs on SQLite and an embedded Celery broker (a SQLite file too).
 """
 
 import datetime as dt
@@ -232,19 +232,20 @@ QRQC_BOARD_REFRESH_SECONDS = env_int("QRQC_BOARD_REFRESH_SECONDS", 5)
 QRQC_TV_ROWS_PER_PAGE = env_int("QRQC_TV_ROWS_PER_PAGE", 10)
 QRQC_TV_PAGE_SECONDS = env_int("QRQC_TV_PAGE_SECONDS", 15)
 
-# Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (works across
-# processes, beat included, with no server).
+# Celery: Redis when REDIS_URL is set, else an embedded broker with no server: kombu's SQLAlchemy
+# transport on a SQLite file of its own (qrqc_site/broker.py; transactional, so the site, beat and
+# the worker may all publish at once; kombu's filesystem transport let a reader see half a message).
 REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
+CELERY_BROKER_FILE = VAR_DIR / "celery-broker.sqlite3"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = f"sqlite:///{CELERY_BROKER_FILE}"
+    CELERY_BROKER_TRANSPORT = "qrqc_site.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
-        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "polling_interval": 0.5,  # an idle worker looks for work twice a second (a read, no lock)
+        "busy_timeout": 30,  # seconds a publisher or the worker waits for the file's write lock
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

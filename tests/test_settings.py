@@ -61,7 +61,7 @@ def test_a_malformed_boolean_is_rejected_with_its_name():
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "filesystem:// sqlite3"),
+        ({}, "qrqc_site.broker:Transport sqlite3"),
         (
             {"REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"},
             "redis://127.0.0.1:6379/0 postgresql",
@@ -69,7 +69,7 @@ def test_a_malformed_boolean_is_rejected_with_its_name():
     ],
 )
 def test_servers_are_chosen_by_url_and_default_to_embedded_ones(env, expected):
-    code = "from django.conf import settings as s; print(s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'].rsplit('.', 1)[1])"
+    code = "from django.conf import settings as s; print(getattr(s, 'CELERY_BROKER_TRANSPORT', s.CELERY_BROKER_URL), s.DATABASES['default']['ENGINE'].rsplit('.', 1)[1])"
     clean = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
     clean.update(DJANGO_ENV="development", **env)
     result = subprocess.run(
