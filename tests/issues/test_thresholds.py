@@ -19,7 +19,7 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 
-from issues.intake import Report, report_problem
+from issues.intake import IdempotencyConflict, Report, report_problem
 from issues.models import Plant, Problem, ThresholdTable
 from issues.thresholds import RULE_FIELDS, current_table
 
@@ -400,14 +400,31 @@ def test_each_plant_numbers_its_own_problems(log, other_world, team_leader):
 
 def test_the_same_idempotency_key_from_the_same_reporter_returns_the_first_problem(log):
     first = log(facts={"waiting_minutes": 40}, key="tablet-7-0001")
-    report = Report(
-        line=first.line, category="material", title="Waiting", occurred_at=first.occurred_at, facts={"accident": True}
+    resent = Report(
+        line=first.line,
+        category="material",
+        title="Waiting for housings",
+        occurred_at=first.occurred_at,
+        facts={"waiting_minutes": 40},
     )
 
-    again, created = report_problem(report, reporter=first.reported_by, idempotency_key="tablet-7-0001")
+    again, created = report_problem(resent, reporter=first.reported_by, idempotency_key="tablet-7-0001")
 
     assert (again.pk, created) == (first.pk, False)
     assert (again.number, again.grade) == (first.number, "B")
+    assert Problem.objects.count() == 1
+
+
+def test_the_same_idempotency_key_with_another_report_is_a_conflict_that_stores_nothing(log):
+    first = log(facts={"waiting_minutes": 40}, key="tablet-7-0001")
+    other = Report(
+        line=first.line, category="material", title="Waiting", occurred_at=first.occurred_at, facts={"accident": True}
+    )
+
+    with pytest.raises(IdempotencyConflict) as conflict:
+        report_problem(other, reporter=first.reported_by, idempotency_key="tablet-7-0001")
+
+    assert conflict.value.problem.pk == first.pk
     assert Problem.objects.count() == 1
 
 
