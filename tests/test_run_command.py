@@ -3,21 +3,15 @@ demo plant and serves the site with a Celery worker and beat on the embedded bro
 supervisor that restarts a program that dies and stops them all on SIGTERM."""
 
 import os
-import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.processes import alive, free_port, started_pids
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate, seconds: float, what: str, output: Path | None = None):
@@ -37,19 +31,6 @@ def http_status(url: str) -> int | None:
             return response.status
     except OSError:
         return None
-
-
-def started_pids(printed: str, name: str) -> list[int]:
-    return [int(pid) for pid in re.findall(rf" {name} started \(pid (\d+)\)", printed)]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def test_make_run_serves_the_demo_site_with_worker_and_beat_and_restarts_a_worker_that_dies(tmp_path):

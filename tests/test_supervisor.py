@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from qrqc_site.supervisor import Backoff, describe_exit
+from tests.processes import alive, started_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,20 +122,6 @@ def python(code: str, *args: str) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
-def pids_started(console: str, name: str) -> list[int]:
-    return [int(line.rsplit("(pid ", 1)[1].rstrip(")")) for line in console.splitlines() if f" {name} started" in line]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose (its parent, the supervisor, may not have reaped it yet)
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
-
-
 def test_a_program_that_keeps_crashing_is_restarted_ever_later_and_each_exit_is_logged(tmp_path):
     supervised = Supervised(
         tmp_path,
@@ -156,7 +143,7 @@ def test_a_program_that_keeps_crashing_is_restarted_ever_later_and_each_exit_is_
         "restart 5 in 0.8 s",
     ]
     assert said("crasher", "crashing now") in console  # its output, under its name
-    assert len(pids_started(console, "sleeper")) == 1, "a crash of one program leaves the others alone"
+    assert len(started_pids(console, "sleeper")) == 1, "a crash of one program leaves the others alone"
 
 
 def test_a_stop_signal_stops_every_program_and_none_is_restarted(tmp_path):
@@ -170,7 +157,7 @@ def test_a_stop_signal_stops_every_program_and_none_is_restarted(tmp_path):
     try:
         supervised.wait_for(lambda text: said("one", "up") in text and " two started" in text, "both programs")
         supervised.wait_for(lambda text: "up" in (tmp_path / "two.log").read_text(), "two's log")
-        pids = pids_started(supervised.text(), "one") + pids_started(supervised.text(), "two")
+        pids = started_pids(supervised.text(), "one") + started_pids(supervised.text(), "two")
         assert supervised.stop(signal.SIGINT) == 0  # Ctrl-C
     finally:
         supervised.kill()
@@ -187,7 +174,7 @@ def test_a_program_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_pat
     supervised = Supervised(tmp_path, [{"name": "stubborn", "argv": python(STUBBORN)}], grace=1)
     try:
         supervised.wait_for(lambda text: said("stubborn", "up") in text, "the program")
-        [pid] = pids_started(supervised.text(), "stubborn")
+        [pid] = started_pids(supervised.text(), "stubborn")
         assert supervised.stop() == 0
     finally:
         supervised.kill()
@@ -231,7 +218,7 @@ def test_a_killed_program_is_restarted_and_the_kill_is_written_into_its_log(tmp_
         supervised.wait_for(lambda text: pid_file.exists() and pid_file.read_text(), "the program's pid")
         first = int(pid_file.read_text())
         os.kill(first, signal.SIGKILL)
-        supervised.wait_for(lambda text: len(pids_started(text, "victim")) == 2, "the restart")
+        supervised.wait_for(lambda text: len(started_pids(text, "victim")) == 2, "the restart")
         assert supervised.stop() == 0
     finally:
         supervised.kill()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from rest_framework.authtoken.models import Token
 from issues.models import Problem, Role
 from tests.concurrency import run_each_together
 from tests.conftest import make_person
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the plant's zone, in the seeded demo plant and in the test world
@@ -141,12 +141,6 @@ def assert_nothing_lost(outcome: Outcome, stored_titles: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- SQLite, as `make run` has it
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def manage(env: dict, *args: str) -> str:

@@ -22,32 +22,12 @@ from issues.models import AgendaItem, Containment, EightDReport, Meeting, Proble
 from issues.scope import assign_role
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, make_person
 from tests.issues.eightd_factory import clean_answer, graded_problem, valid_content
-from tests.issues.mixed_roles import checklist_post, contained, qe_of_xa2_leading_sz1_a1, take_from_role, two_plants
+from tests.issues.mixed_roles import checklist_post, contained, qe_of_xa2_leading_sz1_a1, take_from_role
 
 pytestmark = pytest.mark.django_db
 
 Status = Problem.Status
 RECENT = dt.timedelta(hours=2)
-
-
-@pytest.fixture
-def plants():
-    sz1, xa2 = two_plants()
-    return {"sz1": sz1, "xa2": xa2}
-
-
-@pytest.fixture
-def dual(plants):
-    return qe_of_xa2_leading_sz1_a1(plants["sz1"], plants["xa2"])
-
-
-@pytest.fixture
-def leaders(plants):
-    """A team leader of line a1 in each plant: reports the problems, owns them."""
-    return {
-        code: make_person(f"{code}-leader", Role.TEAM_LEADER, plant=world.plant, line=world.line_a1)
-        for code, world in plants.items()
-    }
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from issues.models import FailureMode, Lesson, Meeting, Problem, Role, SolvingPo
 from issues.scope import assign_role
 from tests.conftest import build_plant, make_person
 from tests.issues.eightd_factory import graded_problem
-from tests.issues.mixed_roles import SZ1_NAMES, give_to_role, qe_of_xa2_leading_sz1_a1, staff, two_plants
+from tests.issues.mixed_roles import SZ1_NAMES, give_to_role, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -40,24 +40,9 @@ ESCALATION_RIGHTS = (
 )
 
 
-@pytest.fixture
-def plants():
-    sz1, xa2 = two_plants()
+@pytest.fixture(autouse=True)
+def quality_engineers_keep_escalation_settings(db):
     give_to_role(Role.QUALITY_ENGINEER, *ESCALATION_RIGHTS)
-    return {"sz1": sz1, "xa2": xa2}
-
-
-@pytest.fixture
-def dual(plants):
-    return qe_of_xa2_leading_sz1_a1(plants["sz1"], plants["xa2"])
-
-
-@pytest.fixture
-def leaders(plants):
-    return {
-        code: make_person(f"{code}-leader", Role.TEAM_LEADER, plant=world.plant, line=world.line_a1)
-        for code, world in plants.items()
-    }
 
 
 def as_user(user) -> Client:
