@@ -103,9 +103,9 @@ class World:
     def __init__(self, rng: random.Random, per_day: float):
         from django.contrib.auth import get_user_model
 
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import FailureMode, Line, Plant, Profile, Role, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
 
         self.rng = rng
         self.per_day = per_day

@@ -114,9 +114,9 @@ class World:
         from django.contrib.auth import get_user_model
 
         from escalation.policies import plan_for
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import Line, Plant, Profile, Role, RoleAssignment, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
 
         self.rng = rng
         user_model = get_user_model()

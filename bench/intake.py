@@ -168,9 +168,9 @@ class World:
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
 
         self.rng = rng
         user_model = get_user_model()

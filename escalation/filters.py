@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from escalation.models import LEVELS, Channel, EscalationEvent, Notification
-from issues.filters import IdsFilter, _plants, _workshops
+from issues.common.filters import IdsFilter, _plants, _workshops
 
 
 class EscalationFilter(django_filters.FilterSet):

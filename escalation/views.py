@@ -29,11 +29,11 @@ from escalation.forms import ContainmentForm
 from escalation.messages import tier_name
 from escalation.models import LEVELS, Channel, EscalationEvent, NoticeKind, Notification, SweepRun
 from escalation.sweep import climbing
-from issues import rights
+from issues.common import rights
+from issues.common.lists import Export, list_page
+from issues.common.scope import scope_filter, visible_problems
 from issues.lifecycle import contain
-from issues.lists import Export, list_page
 from issues.models import Problem, Role
-from issues.scope import scope_filter
 
 LEVEL_NAMES = dict(LEVELS)
 CHANNEL_ORDER = list(Channel.values)
@@ -305,7 +305,7 @@ def problem_context(request, problem: Problem, containment_form: ContainmentForm
 
 
 def _visible_problem(request, pk: int) -> Problem:
-    return get_object_or_404(Problem.objects.visible_to(request.user).select_related("plant", "line__workshop"), pk=pk)
+    return get_object_or_404(visible_problems(request.user).select_related("plant", "line__workshop"), pk=pk)
 
 
 @login_not_required

@@ -5,8 +5,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from issues import lockout_admin  # noqa: F401  (the locked log-ins page)
-from issues.facts import facts_for
+from issues.common import lockout_admin  # noqa: F401  (the locked log-ins page)
+from issues.common.scope import sync_user_groups
+from issues.common.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
+from issues.grading.facts import facts_for
+from issues.grading.thresholds import next_version
 from issues.models import (
     AgendaItem,
     Attendance,
@@ -29,9 +32,6 @@ from issues.models import (
     Workshop,
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
-from issues.scope import sync_user_groups
-from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
-from issues.thresholds import next_version
 
 
 class WorkshopInline(ScopedInline, admin.TabularInline):

@@ -45,7 +45,7 @@ GROUP_LABELS = {
     "special_team": _("Special team needed (3 in 3 months)"),
 }
 
-# Facts (issues/facts.py) that put a new problem in a group whatever the source says.
+# Facts (issues/grading/facts.py) that put a new problem in a group whatever the source says.
 CUSTOMER_FACTS = ("customer_complaint", "customer_return_count")
 SUPPLIER_FACTS = ("incoming_abnormal",)
 STOP_FACTS = ("line_stop_minutes", "downtime_minutes", "interruption_minutes")

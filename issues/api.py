@@ -16,16 +16,16 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from issues import grading
-from issues.facts import clean_facts
-from issues.filters import ProblemFilter
+from issues.common.filters import ProblemFilter
+from issues.common.scope import visible_lines, visible_plants, visible_problems
+from issues.grading import rules as grading
+from issues.grading.facts import clean_facts
+from issues.grading.thresholds import as_grading_table, current_table
 from issues.intake import IdempotencyConflict, Report, failure_mode_named, report_problem, validate_occurred_at
 from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Source, Station
-from issues.scope import visible_lines, visible_plants
-from issues.thresholds import as_grading_table, current_table
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# Answered by issues.request_size before the view runs.
+# Answered by issues.common.request_size before the view runs.
 TOO_LARGE = OpenApiResponse(description="Request body above QRQC_API_MAX_REQUEST_BYTES (64 KB by default)")
 
 
@@ -282,7 +282,7 @@ class ProblemViewSet(
 
     def get_queryset(self):
         return (
-            Problem.objects.visible_to(self.request.user)
+            visible_problems(self.request.user)
             .select_related("plant", "line__workshop", "failure_mode", "threshold_table")
             .order_by("-occurred_at", "-id")
         )

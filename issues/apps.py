@@ -9,8 +9,8 @@ class IssuesConfig(AppConfig):
     verbose_name = _("Problems")
 
     def ready(self) -> None:
+        from issues.common.scope import sync_role_groups
         from issues.photos import limit_decoding
-        from issues.scope import sync_role_groups
 
         limit_decoding()
         post_migrate.connect(sync_role_groups, sender=self)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy
 
+from issues.common.scope import visible_problems
 from issues.eightd import Colour
 from issues.models import Problem, Section, SolvingPolicy
 from issues.models.plant import bilingual_name
@@ -220,7 +221,7 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
     An older problem closed in the past 24 hours stays too, so the meeting sees the closure."""
     since = now - WINDOW
     problems = (
-        Problem.objects.visible_to(user)
+        visible_problems(user)
         .exclude(status=Status.CANCELLED)
         # Written as the index problem_open's condition, so that PostgreSQL uses it.
         .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status__in=[Status.CLOSED, Status.CANCELLED]))

@@ -1,7 +1,7 @@
 """The daily QRQC board and its TV mode (issue #5).
 
 One row per problem of the past 24 hours and every open older one (issues.board), narrowed by
-the filters in the URL (issues.filters.BoardFilter), so a bookmarked or TV address keeps its
+the filters in the URL (issues.common.filters.BoardFilter), so a bookmarked or TV address keeps its
 scope. Open boards poll a fragment of themselves (htmx) every QRQC_BOARD_REFRESH_SECONDS: a
 new or escalated problem shows up within 10 s without a reload. The TV turns its pages itself:
 each fragment names the page the next poll asks for.
@@ -45,12 +45,12 @@ from issues.board import (
     latest_problem,
     page_rows,
 )
+from issues.common.filters import BoardFilter
+from issues.common.scope import visible_lines
 from issues.eightd import COLOUR_LETTERS, Colour
-from issues.filters import BoardFilter
 from issues.lifecycle_views import problem_url_format
 from issues.models import Category, Grade, Problem
 from issues.models.plant import bilingual_name
-from issues.scope import visible_lines
 
 BOARD_PAGE_SIZE = 50  # a phone or desk browser; the TV pages by QRQC_TV_ROWS_PER_PAGE
 # Where a column is narrow: the TV's header and the phone's cards.

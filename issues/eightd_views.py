@@ -1,7 +1,7 @@
 """The 8D report editor (issue #4): the report page with its D0–D8 table, a page per section
 to answer, submit and review it, its attachments, and the strip on the problem page.
 
-Views only check rights (issues.rights) and call the verbs (issues.solving, issues.sections,
+Views only check rights (issues.common.rights) and call the verbs (issues.solving, issues.sections,
 issues.attachments); a refused move is shown with its reason, never a 500."""
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from issues import eightd, lifecycle, rights, sections, solving
+from issues import eightd, lifecycle, sections, solving
 from issues.attachments import ACCEPT, delete_attachment, store_attachment
+from issues.common import rights
+from issues.common.scope import visible_problems
 from issues.eightd import COLOUR_LETTERS, Colour, Timing
 from issues.lifecycle import TransitionRefused
 from issues.models import EightDReport, Problem, Section, SectionAttachment, SectionCode
@@ -89,7 +91,7 @@ def rows_of(sections_: list[Section], problem: Problem, now: dt.datetime) -> lis
 
 
 def _problem(request, pk: int) -> Problem:
-    visible = Problem.objects.visible_to(request.user).select_related("plant", "line__workshop", "owner__profile")
+    visible = visible_problems(request.user).select_related("plant", "line__workshop", "owner__profile")
     return get_object_or_404(visible, pk=pk)
 
 
@@ -405,7 +407,7 @@ def attachment_delete(request, pk: int, code: str, token: str):
 def attachment_file(request, token: str, size: str = "full"):
     if not token.isalnum():  # tokens are hex; a NUL byte in the URL made PostgreSQL raise (a 500)
         raise Http404
-    visible = Problem.objects.visible_to(request.user).values("pk")
+    visible = visible_problems(request.user).values("pk")
     attachment = get_object_or_404(SectionAttachment, token=token, section__report__problem__in=visible)
     if size == "thumb":
         if not attachment.thumbnail:

@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from issues.common.scope import visible_lines
 from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
-from issues.facts import FACTS, clean_facts
+from issues.grading.facts import FACTS, clean_facts
 from issues.intake import Report, failure_mode_named, validate_occurred_at
 from issues.models import Category, CauseFamily, Kind, Shift, Source, Station
 from issues.photos import resized_jpeg
-from issues.scope import visible_lines
 from issues.sections import DOCUMENTS, PersonField, checklist_from
 
 

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from escalation import ladder
 from escalation import tasks as escalation_tasks
 from escalation.policies import plan_for
-from issues import grading
 from issues import tasks as issues_tasks
+from issues.grading import rules as grading
+from issues.grading.thresholds import as_grading_table, current_table
 from issues.models import FailureMode, Line, Problem, ProblemCounter, ProblemPhoto, Shift
-from issues.thresholds import as_grading_table, current_table
 
 
 @dataclass

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, F, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from issues.common.scope import can_see_line, visible_lessons, visible_problems
 from issues.intake import failure_mode_named
 from issues.models import EightDReport, Lesson, Line, Problem, Section
-from issues.scope import can_see_line
 
 # Enough to recognise a problem at intake; the library holds the rest.
 ALREADY_KNOWN_LIMIT = 5
@@ -18,9 +18,7 @@ ALREADY_KNOWN_LIMIT = 5
 
 def library(user) -> QuerySet:
     """The lessons a user may read: the plant's library is open to everyone in the plant."""
-    return Lesson.objects.visible_to(user).select_related(
-        "plant", "line__workshop", "failure_mode", "problem__line__workshop"
-    )
+    return visible_lessons(user).select_related("plant", "line__workshop", "failure_mode", "problem__line__workshop")
 
 
 def mark_readable(user, lessons: list[Lesson]) -> list[Lesson]:
@@ -65,7 +63,7 @@ def copy_candidates(user, report: EightDReport) -> QuerySet:
     mode, then same line, then same cause family; the most recently closed first within each.
     Each carries `d4` (its root-cause answer) and the three `same_*` flags (0 = same)."""
     problem = report.problem
-    visible = Problem.objects.visible_to(user).filter(plant_id=problem.plant_id).values("pk")
+    visible = visible_problems(user).filter(plant_id=problem.plant_id).values("pk")
     d4 = Section.objects.filter(report=OuterRef("pk"), code="D4").values("content")[:1]
     return (
         EightDReport.objects.filter(problem__in=visible)

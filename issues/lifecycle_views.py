@@ -2,7 +2,7 @@
 closure date, the manual stages of a problem without an 8D, closing with the D7 checklist,
 cancelling as a duplicate and reopening. The flags it shows also mark the problem lists.
 
-Views check scope (outsiders get 404) and rights (issues.rights, 403) and call the verbs of
+Views check scope (outsiders get 404) and rights (issues.common.rights, 403) and call the verbs of
 issues.lifecycle; a refused move re-renders the problem page with its reason (400)."""
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from django.views.decorators.http import require_POST
 
 from escalation import ladder
 from escalation.models import AlarmKind
-from issues import eightd, lifecycle, rights
+from issues import eightd, lifecycle
+from issues.common import rights
+from issues.common.scope import visible_problems
 from issues.eightd import CHECKLIST, UPDATED
 from issues.forms import DOCUMENT_CHOICES, AssignOwnerForm, CloseForm, DuplicateForm, NoteForm
 from issues.lifecycle import TransitionRefused
@@ -196,7 +198,7 @@ def _close_form(problem: Problem, has_report: bool, data=None) -> CloseForm | No
 
 
 def _duplicate_form(request, data=None) -> DuplicateForm:
-    return DuplicateForm(data, prefix="cancel", problems=Problem.objects.visible_to(request.user))
+    return DuplicateForm(data, prefix="cancel", problems=visible_problems(request.user))
 
 
 def _reopen_form(data=None) -> NoteForm:
@@ -220,7 +222,7 @@ def lifecycle_context(request, problem: Problem, bound: dict | None = None) -> d
     bound, user, status = bound or {}, request.user, problem.status
     now = timezone.now()
     has_report = EightDReport.objects.filter(problem=problem).exists()
-    visible = Problem.objects.visible_to(user)
+    visible = visible_problems(user)
     context = {
         "path": path_of(status),
         "days_without_owner": days_without_owner(
@@ -269,7 +271,7 @@ def lifecycle_context(request, problem: Problem, bound: dict | None = None) -> d
 
 
 def _problem(request, pk: int) -> Problem:
-    visible = Problem.objects.visible_to(request.user).select_related("plant", "line__workshop")
+    visible = visible_problems(request.user).select_related("plant", "line__workshop")
     return get_object_or_404(visible, pk=pk)
 
 

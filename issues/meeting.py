@@ -29,8 +29,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from escalation.models import EscalationEvent
-from issues import agenda, lifecycle, rights
+from issues import agenda, lifecycle
 from issues.board import STEPS, step_colours
+from issues.common import rights
+from issues.common.scope import holds, scope_filter, scope_of, visible_plants
 from issues.eightd import Colour
 from issues.lifecycle import TransitionRefused
 from issues.models import (
@@ -44,7 +46,6 @@ from issues.models import (
     Section,
     Workshop,
 )
-from issues.scope import holds, scope_filter, scope_of, visible_plants
 from issues.solving import people_of
 
 Status = Problem.Status

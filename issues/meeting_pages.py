@@ -11,9 +11,10 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from issues import agenda, lifecycle, rights
+from issues import agenda, lifecycle
 from issues import meeting as verbs
 from issues.board import STEP_LABELS, STEPS, age_label, colours_of
+from issues.common import rights
 from issues.eightd import COLOUR_LETTERS, Colour
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.solving import people_of

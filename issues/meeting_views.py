@@ -30,13 +30,13 @@ from issues import agenda
 from issues import meeting as verbs
 from issues import meeting_pages as pages
 from issues.board import STEPS
-from issues.filters import MeetingFilter
+from issues.common.filters import MeetingFilter
+from issues.common.lists import list_page
+from issues.common.scope import visible_plants
 from issues.forms import AssignOwnerForm
-from issues.lists import list_page
 from issues.meeting import MeetingRefused, NotChair
 from issues.minutes import minutes_data
 from issues.models import AgendaItem, Attendance, Meeting
-from issues.scope import visible_plants
 from issues.solving import people_of
 
 ACTIONS = ("owner", "board", "decision", "closure")

@@ -31,11 +31,11 @@ from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, T
 
 from issues.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
 from issues.board import STEPS, colours_of
+from issues.common.pdf_font import font_name
 from issues.eightd import COLOUR_LETTERS, SECTIONS, Colour
 from issues.meeting import items_for
 from issues.meeting_pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
-from issues.pdf_font import font_name
 from issues.printout import (
     INK,
     MUTED,

@@ -22,12 +22,13 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from issues.common.pdf_font import FontUnavailable
+from issues.common.scope import visible_problems
 from issues.eightd import CHECKLIST
 from issues.meeting import visible_meetings
 from issues.minutes import LANGUAGES as MINUTES_LANGUAGES
 from issues.minutes import minutes_data, render_minutes
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
-from issues.pdf_font import FontUnavailable
 from issues.printout import LANGUAGES, EightDPrint, Grid, Photo, Row, SectionPrint, Signature, render_eightd, text_in
 from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, PersonField, people_ids
 
@@ -260,7 +261,7 @@ def needs_the_font(view):
 @needs_the_font
 def eightd_pdf(request, pk: int):
     """?language=en|zh-hans|both (default: the reader's language)."""
-    problem = get_object_or_404(Problem.objects.visible_to(request.user), pk=pk)
+    problem = get_object_or_404(visible_problems(request.user), pk=pk)
     language = request.GET.get("language") or _reader_language()
     if language not in LANGUAGES:
         return HttpResponseBadRequest(

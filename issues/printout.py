@@ -3,7 +3,7 @@
 `render_eightd(data, language)` turns plain data (EightDPrint, built from the database by
 issues.pdf_views.eightd_print_data) into PDF bytes with reportlab platypus. No ORM and no
 clock: the printed date comes in the data. The only outside input is the CJK font
-(issues.pdf_font, settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one
+(issues.common.pdf_font, settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one
 embedded face.
 
 The page machinery (font, styles, header block, bars, "page X of Y" footer, build_a4) is
@@ -35,7 +35,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from issues.pdf_font import font_name
+from issues.common.pdf_font import font_name
 
 LANGUAGES = ("en", "zh-hans", "both")
 

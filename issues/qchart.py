@@ -6,7 +6,7 @@ plant's time zone), no ORM and no clock. The charts are reportlab.graphics Drawi
 page (SVG via `to_svg`) and the printouts draw them with the same code (DESIGN.md "Printouts");
 every text uses the printout's CJK TrueType font so Chinese labels render in both. Without a
 usable font file a chart is still drawn, measured with reportlab's built-in CJK metrics
-(issues.pdf_font.chart_font): a web page's chart takes its glyphs from the browser."""
+(issues.common.pdf_font.chart_font): a web page's chart takes its glyphs from the browser."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 
-from issues.pdf_font import chart_font
+from issues.common.pdf_font import chart_font
 
 # reportlab checks every attribute set on a shape against its declared type: a fifth of the time
 # of drawing a chart (bench/board.py, "Q chart drawn"). The charts here set fixed, tested values.

@@ -1,7 +1,7 @@
 """What the Q chart page counts (issue #5): sums per local day, per month, per failure mode and
 per category, in aggregate queries whatever the number of problems.
 
-`problems` is the reader's base queryset (Problem.objects.visible_to(user) narrowed to the chart's
+`problems` is the reader's base queryset (visible_problems(user) narrowed to the chart's
 plant or workshop); cancelled problems are duplicates of another one and never count. Days and
 months are the plant's: a problem at 23:30 in Shanghai belongs to that Shanghai day although it
 is stored as 15:30 UTC."""

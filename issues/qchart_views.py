@@ -36,10 +36,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from issues import qchart, qchart_data
+from issues.common.pdf_font import chart_font
+from issues.common.scope import scope_of, visible_lines
 from issues.lifecycle_views import flag, problem_url_format
 from issues.models import Line, Plant, Problem, Workshop
-from issues.pdf_font import chart_font
-from issues.scope import scope_of, visible_lines
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 FIRST_YEAR = 2000  # no plant logged problems earlier; also keeps month arithmetic far from year 1 and 9999

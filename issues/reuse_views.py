@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from issues import lessons, rights, solving
-from issues.export import lesson_rows
-from issues.filters import LessonFilter
+from issues import lessons, solving
+from issues.common import rights
+from issues.common.export import lesson_rows
+from issues.common.filters import LessonFilter
+from issues.common.lists import Export, list_page
+from issues.common.scope import visible_lines, visible_problems
 from issues.lifecycle import TransitionRefused
-from issues.lists import Export, list_page
 from issues.models import EightDReport, Problem, Section
-from issues.scope import visible_lines
 
 PAGE_SIZE = 50
 
@@ -68,7 +69,7 @@ def already_known(request):
 
 
 def _report_for(request, pk: int) -> EightDReport:
-    visible = Problem.objects.visible_to(request.user).select_related("plant", "line__workshop", "failure_mode")
+    visible = visible_problems(request.user).select_related("plant", "line__workshop", "failure_mode")
     problem = get_object_or_404(visible, pk=pk)
     report = get_object_or_404(EightDReport, problem=problem)
     report.problem = problem  # rights checks read it; no second query

@@ -2,7 +2,7 @@
 it, reopen it, declare it not applicable, copy an earlier report. Each locks the section's
 row, checks its state (issues.models.Section.State) and leaves history with who and why.
 
-Views check the user's rights (issues.rights) before calling; the verbs check the states."""
+Views check the user's rights (issues.common.rights) before calling; the verbs check the states."""
 
 from __future__ import annotations
 

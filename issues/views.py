@@ -15,16 +15,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from issues.export import problem_rows
-from issues.facts import clean_facts, facts_for
-from issues.filters import ProblemFilter
+from issues.common.export import problem_rows
+from issues.common.filters import ProblemFilter
+from issues.common.lists import Export, list_page
+from issues.common.scope import scope_of, visible_lines, visible_plants, visible_problems
 from issues.forms import ProblemForm
+from issues.grading.facts import clean_facts, facts_for
 from issues.intake import IdempotencyConflict, Report, failure_mode_named, grade_report, report_problem, shift_at
 from issues.lifecycle_views import flag, lifecycle_context
-from issues.lists import Export, list_page
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.photos import staged_photos, store_photo
-from issues.scope import scope_of, visible_lines, visible_plants
 
 # Bookkeeping of the escalation clock, and the checklist the status card already shows in full.
 HISTORY_UNSHOWN = ["escalate_at", "alarm_at", "closure_checklist"]
@@ -41,7 +41,7 @@ PROBLEM_RELATED = (
 
 def home(request):
     since = timezone.now() - dt.timedelta(hours=24)
-    visible = Problem.objects.visible_to(request.user)
+    visible = visible_problems(request.user)
     recent = flag(visible.filter(occurred_at__gte=since).select_related(*PROBLEM_RELATED)[:20], timezone.now())
     counts = visible.open().aggregate(
         a=Count("pk", filter=Q(grade="A")), b=Count("pk", filter=Q(grade="B")), c=Count("pk", filter=Q(grade="C"))
@@ -152,7 +152,7 @@ def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None
     from escalation.views import problem_context
     from issues.eightd_views import summary_context
 
-    problem = get_object_or_404(Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED), pk=pk)
+    problem = get_object_or_404(visible_problems(request.user).select_related(*PROBLEM_RELATED), pk=pk)
     language = get_language() or "en"
     history = problem.history.select_related("history_user").order_by("-history_date")[:50]
     changes = []
@@ -222,7 +222,7 @@ def problem_list(request):
     return list_page(
         request,
         ProblemFilter,
-        Problem.objects.visible_to(request.user).select_related(*PROBLEM_RELATED),
+        visible_problems(request.user).select_related(*PROBLEM_RELATED),
         template="issues/problem_list.html",
         export=Export(problem_rows, "qrqc-problems"),
         rows=lambda problems: flag(problems, timezone.now()),

@@ -97,7 +97,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
-    "issues.lockout_app.LoginLockoutConfig",  # django-axes
+    "issues.common.lockout_app.LoginLockoutConfig",  # django-axes
     "csp",
     "issues",
     "escalation",
@@ -112,12 +112,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "issues.request_size.RequestSizeMiddleware",  # before CsrfViewMiddleware, which reads the body
+    "issues.common.request_size.RequestSizeMiddleware",  # before CsrfViewMiddleware, which reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "issues.middleware.PlantTimezoneMiddleware",
+    "issues.common.middleware.PlantTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -214,7 +214,7 @@ QRQC_PDF_FONT = env_str("QRQC_PDF_FONT") or packaged_file("paperang_p2_fonts_cjk
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
 # Request bodies, refused with a 413 from their Content-Length before a byte is read
-# (issues.request_size): the intake form carries its photos, an 8D upload one file, an API
+# (issues.common.request_size): the intake form carries its photos, an 8D upload one file, an API
 # call a problem's JSON; any other request no more than Django keeps of a form in memory.
 REQUEST_MARGIN_BYTES = 1024 * 1024  # the form's other fields and the multipart framing
 QRQC_REQUEST_MAX_BYTES = env_int("QRQC_REQUEST_MAX_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)
@@ -395,8 +395,8 @@ SESSION_COOKIE_HTTPONLY = True
 # the admin (Locked log-ins), an administrator anyone (also `manage.py axes_reset_username`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked name before any password check
-    # ModelBackend's password check; permissions held per role and scope (issues.backends).
-    "issues.backends.RoleScopeBackend",
+    # ModelBackend's password check; permissions held per role and scope (issues.common.backends).
+    "issues.common.backends.RoleScopeBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # rows in the site's database, any engine
 AXES_FAILURE_LIMIT = env_int("QRQC_LOGIN_FAILURE_LIMIT", 5)
@@ -405,8 +405,8 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= dt.timedelta(0):
     raise ImproperlyConfigured("QRQC_LOGIN_FAILURE_LIMIT and QRQC_LOGIN_LOCKOUT_MINUTES must be positive")
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # typos spread over weeks never add up to a lockout
-AXES_LOCKOUT_CALLABLE = "issues.login_lockout.locked_out"
-AXES_CLIENT_IP_CALLABLE = "issues.login_lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "issues.common.login_lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "issues.common.login_lockout.client_address"
 AXES_VERBOSE = False  # no start-up line on every manage.py command; failures are still logged
 AXES_SENSITIVE_PARAMETERS: list[str] = []  # logs name the user and address (passwords stay masked)
 # No table of every successful login (address, browser) kept without end: only the failures

@@ -13,10 +13,10 @@ from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
 from django.utils import translation
 
+from issues.common.scope import assign_role
 from issues.eightd import CHECKLIST
 from issues.lifecycle import close_problem, contain
 from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, SolvingPolicy, Workshop
-from issues.scope import assign_role
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

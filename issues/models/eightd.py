@@ -210,13 +210,6 @@ class SectionAttachment(models.Model):
         return self.original_name
 
 
-class LessonQuerySet(models.QuerySet):
-    def visible_to(self, user) -> LessonQuerySet:
-        from issues.scope import visible_plants
-
-        return self.filter(plant__in=visible_plants(user).values("pk"))
-
-
 class Lesson(models.Model):
     """A closed 8D's D7 lesson, searchable by the plant (the quality department's library)."""
 
@@ -234,7 +227,6 @@ class Lesson(models.Model):
     actions = models.TextField(_("actions"), blank=True)
     learned_on = models.DateField(_("learned on"))
     history = HistoricalRecords()
-    objects = LessonQuerySet.as_manager()
 
     place_path = PlacePath(plant="plant")
 

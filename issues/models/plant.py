@@ -84,8 +84,8 @@ class Plant(BilingualName):
         if creating:
             from escalation.policies import seed_plant_policies
             from issues.eightd import seed_solving_policy
+            from issues.grading.thresholds import copy_default_table
             from issues.models import SectionDeadline, SolvingPolicy
-            from issues.thresholds import copy_default_table
 
             copy_default_table(self)
             seed_plant_policies(self)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from issues.grading import FiredRule, Grading
+from issues.grading.rules import FiredRule, Grading
 from issues.models.place import PlacePath
 from issues.models.plant import BilingualName, Line, Plant, Shift, Station
 from issues.models.thresholds import Category, Grade, ThresholdTable
@@ -63,13 +63,6 @@ class FailureMode(BilingualName):
 
 
 class ProblemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProblemQuerySet:
-        """Problems where the user holds a role that reads them (every role does, unless an
-        admin took the right from its group)."""
-        from issues.scope import scope_of
-
-        return self.filter(scope_of(user, "issues.view_problem").q(self.model.place_path))
-
     def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
 

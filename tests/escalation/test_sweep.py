@@ -438,7 +438,7 @@ def test_a_deactivated_team_leader_is_not_told_and_the_tier_falls_through(
 
 
 def test_a_person_holding_two_roles_of_a_tier_is_told_once_and_no_role_is_missing(world, reporter, team_leader):
-    from issues.scope import assign_role
+    from issues.common.scope import assign_role
 
     assign_role(team_leader, Role.QUALITY_ENGINEER, plant=world.plant, line=world.line_a1)
     log(world, reporter, "C")

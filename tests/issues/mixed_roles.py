@@ -12,9 +12,9 @@ import datetime as dt
 from django.contrib.auth.models import Group, Permission
 
 from issues import lifecycle
+from issues.common.scope import assign_role
 from issues.eightd import CHECKLIST
 from issues.models import Problem, Role
-from issues.scope import assign_role
 from tests.conftest import Plantworld, build_plant, make_person
 from tests.issues.eightd_factory import OCCURRED, graded_problem
 

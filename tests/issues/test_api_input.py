@@ -12,7 +12,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from issues.facts import clean_facts
+from issues.grading.facts import clean_facts
 from issues.intake import IdempotencyConflict, Report, report_fingerprint, report_problem
 from issues.models import Problem
 from issues.pagination import whole_number

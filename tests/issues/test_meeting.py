@@ -268,7 +268,7 @@ def test_the_plant_meeting_expects_managers_and_workshop_directors(world, chair,
 
 
 def test_a_person_with_two_expected_roles_signs_once_under_the_senior_one(world, workshop_director):
-    from issues.scope import assign_role
+    from issues.common.scope import assign_role
 
     assign_role(workshop_director, Role.INSPECTION_SECTION_CHIEF, plant=world.plant)
     assign_role(workshop_director, Role.TEAM_LEADER, plant=world.plant, line=world.line_a2)

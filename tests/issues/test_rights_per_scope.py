@@ -18,8 +18,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from issues import lifecycle, solving
+from issues.common.scope import assign_role
 from issues.models import AgendaItem, Containment, EightDReport, Meeting, Problem, Role, Section
-from issues.scope import assign_role
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, make_person
 from tests.issues.eightd_factory import clean_answer, graded_problem, valid_content
 from tests.issues.mixed_roles import checklist_post, contained, qe_of_xa2_leading_sz1_a1, take_from_role

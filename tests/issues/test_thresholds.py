@@ -19,9 +19,9 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 
+from issues.grading.thresholds import RULE_FIELDS, current_table
 from issues.intake import IdempotencyConflict, Report, report_problem
 from issues.models import Plant, Problem, ThresholdTable
-from issues.thresholds import RULE_FIELDS, current_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -17,9 +17,9 @@ from django.urls import reverse
 from PIL import Image
 
 from issues import solving
+from issues.common.request_size import content_length, human_size, limit_name
 from issues.models import Problem, ProblemPhoto, SectionAttachment
 from issues.photos import decode_size, resized_jpeg
-from issues.request_size import content_length, human_size, limit_name
 from tests.images import bomb_png
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.test_intake_form import form_data

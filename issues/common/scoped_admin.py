@@ -1,4 +1,4 @@
-"""The admin under the role-and-scope rule (issues.scope): a staff member reads, changes, adds
+"""The admin under the role-and-scope rule (issues.common.scope): a staff member reads, changes, adds
 and deletes a row only where they hold, over the row's place, a role whose group carries the
 permission. Rows, list filter choices and the choices of every place-bound foreign key are
 narrowed the same way, so another plant's names never show and a row cannot be moved to a
@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from issues.common.scope import scope_of
 from issues.models.place import place_path_of
-from issues.scope import scope_of
 
 
 def permission(opts, action: str) -> str:

@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_filters import FilterSet
 
-from issues.export import csv_response, xlsx_response
+from issues.common.export import csv_response, xlsx_response
 
 EXPORT_LIMIT = 50_000  # rows in one file: more is a database dump, not a report
 EXPORTERS = {"csv": csv_response, "xlsx": xlsx_response}

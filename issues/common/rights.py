@@ -1,11 +1,11 @@
 """Who may do what to a problem and its 8D, beyond seeing it: a role whose group carries the
-permission, held over the problem's line, workshop or plant (issues.scope.holds), and team
+permission, held over the problem's line, workshop or plant (issues.common.scope.holds), and team
 membership for the 8D."""
 
 from __future__ import annotations
 
+from issues.common.scope import can_see_line, holds
 from issues.models import EightDReport, Problem
-from issues.scope import can_see_line, holds
 
 
 def _in_scope(user, problem: Problem) -> bool:

@@ -2,7 +2,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from issues.scope import visible_plants
+from issues.common.scope import visible_plants
 
 
 class PlantTimezoneMiddleware:

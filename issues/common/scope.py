@@ -8,7 +8,7 @@ group in the admin counts) and holds only within that role's own scope: `holds(u
 asks whether some assignment of a role carrying `perm` covers the object's place
 (issues.models.place). A quality engineer of one plant who is a team leader of a line of
 another closes problems in the first plant only. The authentication backend
-(issues.backends) answers `user.has_perm(perm, obj)` the same way.
+(issues.common.backends) answers `user.has_perm(perm, obj)` the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-from issues.models import Line, Plant, Role, RoleAssignment
+from issues.models import Lesson, Line, Plant, Problem, Role, RoleAssignment
 from issues.models.place import PlacePath, id_at, place_path_of
 
 # Permissions each role's group carries (app_label.codename). Everyone in the plant may
@@ -218,6 +218,17 @@ def visible_plants(user, perm: str | None = None):
     return Plant.objects.filter(
         Q(pk__in=scope.plant_ids) | Q(workshops__in=scope.workshop_ids) | Q(workshops__lines__in=scope.line_ids)
     ).distinct()
+
+
+def visible_problems(user):
+    """Problems where the user holds a role that reads them (every role does, unless an
+    admin took the right from its group)."""
+    return Problem.objects.filter(scope_of(user, "issues.view_problem").q(Problem.place_path))
+
+
+def visible_lessons(user):
+    """The lessons of the plants where the user holds a role."""
+    return Lesson.objects.filter(plant__in=visible_plants(user).values("pk"))
 
 
 def can_see_line(user, line: Line) -> bool:

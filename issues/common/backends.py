@@ -1,4 +1,4 @@
-"""`user.has_perm(perm, obj)` answered by roles and their scopes (issues.scope.holds).
+"""`user.has_perm(perm, obj)` answered by roles and their scopes (issues.common.scope.holds).
 
 Django's ModelBackend grants a group's permissions everywhere; here a role's permissions hold
 only over the places its assignment covers. With an object, the object's place decides. Without
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
-from issues.scope import held_permissions, holds, scope_of
+from issues.common.scope import held_permissions, holds, scope_of
 
 
 class RoleScopeBackend(ModelBackend):
@@ -39,4 +39,4 @@ class RoleScopeBackend(ModelBackend):
         return user_obj.is_active and any(perm.startswith(f"{app_label}.") for perm in held_permissions(user_obj))
 
     def with_perm(self, perm, is_active=True, include_superusers=True, obj=None):
-        raise NotImplementedError("rights are held per scope: ask issues.scope.holds about each person")
+        raise NotImplementedError("rights are held per scope: ask issues.common.scope.holds about each person")

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from issues.board import overdue_q
+from issues.common.scope import scope_filter, visible_plants
 from issues.models import Category, CauseFamily, FailureMode, Grade, Lesson, Line, Meeting, Plant, Problem, Workshop
-from issues.scope import scope_filter, visible_plants
 
 
 def _plants(request):

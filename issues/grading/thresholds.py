@@ -7,9 +7,9 @@ from functools import lru_cache
 from django.db import transaction
 from django.db.models import Max
 
-from issues import grading
+from issues.grading import rules as grading
+from issues.grading.defaults import seed_default_template
 from issues.models import ThresholdRule, ThresholdTable
-from issues.threshold_defaults import seed_default_template
 
 RULE_FIELDS = (
     "category",
