@@ -124,7 +124,7 @@ def compose(event: EscalationEvent, language: str, now: dt.datetime) -> Message:
     if event.kind in NoticeKind.values:
         return compose_notice(event, language)
     problem = event.problem
-    link = settings.SITE_URL.rstrip("/") + reverse("problem_short", args=[problem.pk])
+    link = settings.SITE_URL.rstrip("/") + reverse("problems:short", args=[problem.pk])
     with translation.override(language):
         minutes = ladder.minutes_open(problem.occurred_at, now)
         values = {

@@ -406,7 +406,7 @@ class LessonAdmin(PlantScopedAdmin):
     readonly_fields = ["plant", "problem", "learned_on"]
 
     def has_add_permission(self, request):
-        return False  # closing an 8D writes the entry (issues.lifecycle.learn_from)
+        return False  # closing an 8D writes the entry (issues.problems.lifecycle.learn_from)
 
 
 # --- the daily QRQC meeting -----------------------------------------------------------------

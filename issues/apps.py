@@ -10,7 +10,7 @@ class IssuesConfig(AppConfig):
 
     def ready(self) -> None:
         from issues.common.scope import sync_role_groups
-        from issues.photos import limit_decoding
+        from issues.problems.photos import limit_decoding
 
         limit_decoding()
         post_migrate.connect(sync_role_groups, sender=self)

@@ -1,4 +1,4 @@
-"""Files on an 8D section: photos (re-encoded as JPEG with a thumbnail, as issues.photos does
+"""Files on an 8D section: photos (re-encoded as JPEG with a thumbnail, as issues.problems.photos does
 for the intake) and a few document types, each recognised by its content, not by its name.
 
 The type is sniffed because the name and the browser's content type are the sender's claim:
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from issues.models import Section, SectionAttachment
-from issues.photos import PHOTO_FORMATS, resized_jpeg, thumbnail_jpeg, too_many_pixels
+from issues.problems.photos import PHOTO_FORMATS, resized_jpeg, thumbnail_jpeg, too_many_pixels
 
 Kind = SectionAttachment.Kind
 

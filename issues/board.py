@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from issues.common.scope import visible_problems
 from issues.eightd import Colour
@@ -304,15 +304,6 @@ def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) 
 
 
 # --- what the board's header shows ---------------------------------------------------------
-def overdue_q(zones: Iterable[str], now: dt.datetime) -> Q:
-    """Closure date before today in the problem's plant, neither closed nor cancelled.
-    `zones`: the plants' time zones; a problem whose plant is in none of them is never overdue."""
-    late = Q(pk__in=[])
-    for zone in zones:
-        late |= Q(plant__timezone=zone, due_date__lt=now.astimezone(ZoneInfo(zone)).date())
-    return late & ~Q(status__in=[Status.CLOSED, Status.CANCELLED])
-
-
 def board_counts(entries: Iterable[BoardEntry], *, now: dt.datetime) -> dict[str, int]:
     """Per grade, open, overdue (closure date before today in the problem's plant) and without an owner."""
     counts = dict.fromkeys(("total", "a", "b", "c", "open", "overdue", "no_owner"), 0)
@@ -336,13 +327,3 @@ def board_counts(entries: Iterable[BoardEntry], *, now: dt.datetime) -> dict[str
 def latest_problem(entries: Iterable[BoardEntry]) -> BoardEntry | None:
     """The problem logged last on the board, whenever it occurred: what a TV announces."""
     return max(entries, key=lambda entry: (entry.reported_at, entry.pk), default=None)
-
-
-def age_label(age: dt.timedelta) -> str:
-    """How long ago, as the board says it: "35 min" under an hour, "3 h" under two days, else "2 d"."""
-    minutes = max(0, int(age.total_seconds() // 60))
-    if minutes < 60:
-        return gettext("%(minutes)d min") % {"minutes": minutes}
-    if minutes < 48 * 60:
-        return gettext("%(hours)d h") % {"hours": minutes // 60}
-    return gettext("%(days)d d") % {"days": minutes // (24 * 60)}

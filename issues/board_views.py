@@ -38,19 +38,19 @@ from issues.board import (
     STEPS,
     BoardEntry,
     BoardRow,
-    age_label,
     board_counts,
     board_entries,
     board_query,
     latest_problem,
     page_rows,
 )
-from issues.common.filters import BoardFilter
 from issues.common.scope import visible_lines
 from issues.eightd import COLOUR_LETTERS, Colour
-from issues.lifecycle_views import problem_url_format
 from issues.models import Category, Grade, Problem
 from issues.models.plant import bilingual_name
+from issues.problems.filters import BoardFilter
+from issues.problems.flags import age_label
+from issues.problems.links import problem_url_format
 
 BOARD_PAGE_SIZE = 50  # a phone or desk browser; the TV pages by QRQC_TV_ROWS_PER_PAGE
 # Where a column is narrow: the TV's header and the phone's cards.

@@ -24,13 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from issues import eightd, lifecycle, sections, solving
+from issues import eightd, sections, solving
 from issues.attachments import ACCEPT, delete_attachment, store_attachment
 from issues.common import rights
+from issues.common.people import PersonField, people_of
 from issues.common.scope import visible_problems
 from issues.eightd import COLOUR_LETTERS, Colour, Timing
-from issues.lifecycle import TransitionRefused
 from issues.models import EightDReport, Problem, Section, SectionAttachment, SectionCode
+from issues.problems import lifecycle
+from issues.problems.lifecycle import TransitionRefused
 
 TIMING_LABELS = {
     Timing.ANSWERED: gettext_lazy("Answered"),
@@ -190,7 +192,7 @@ def _shown(field: forms.Field, value, names: dict[int, str]) -> str:
         return _("Yes") if value else _("No")
     if value in (None, "", []):
         return "–"
-    if isinstance(field, sections.PersonField):
+    if isinstance(field, PersonField):
         return names.get(value, f"#{value}")
     if isinstance(field, forms.ChoiceField):
         return str(dict(field.choices).get(value, value))
@@ -239,7 +241,7 @@ def _render_section(request, problem, report, section, *, status=200, bound: dic
     }
     if editable:
         form, formsets = bound.get("answer") or sections.build(
-            code, content=section.content, people=solving.people_of(problem.plant_id)
+            code, content=section.content, people=people_of(problem.plant_id)
         )
         context["form"] = form
         context["answer_errors"] = "answer" in bound  # an answer comes back only when it has errors
@@ -282,7 +284,7 @@ def _answer(request, problem, report, section, *, complete: bool):
             "state": section.get_state_display(),
         }
         return _render_section(request, problem, report, section, status=400, refusal=refusal)
-    people = solving.people_of(problem.plant_id)
+    people = people_of(problem.plant_id)
     content, form, formsets = sections.clean_section(section.code, request.POST, people=people, complete=complete)
     if content is None:
         return _render_section(request, problem, report, section, status=400, bound={"answer": (form, formsets)})
@@ -431,7 +433,7 @@ def attachment_file(request, token: str, size: str = "full"):
 
 
 def summary_context(request, problem: Problem) -> dict:
-    """The D0–D8 strip on the problem page (issues.views.problem_detail): one query for the
+    """The D0–D8 strip on the problem page (issues.problems.views.problem_detail): one query for the
     sections; the policy and the rights only when they are needed."""
     found = list(Section.objects.filter(report__problem=problem).order_by("code"))
     if found:

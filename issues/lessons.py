@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from django.db.models import Case, F, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from issues.common.scope import can_see_line, visible_lessons, visible_problems
-from issues.intake import failure_mode_named
 from issues.models import EightDReport, Lesson, Line, Problem, Section
+from issues.problems.intake import failure_mode_named
 
 # Enough to recognise a problem at intake; the library holds the rest.
 ALREADY_KNOWN_LIMIT = 5

@@ -29,12 +29,12 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from escalation.models import EscalationEvent
-from issues import agenda, lifecycle
+from issues import agenda
 from issues.board import STEPS, step_colours
 from issues.common import rights
+from issues.common.people import people_of
 from issues.common.scope import holds, scope_filter, scope_of, visible_plants
 from issues.eightd import Colour
-from issues.lifecycle import TransitionRefused
 from issues.models import (
     AgendaItem,
     Attendance,
@@ -46,7 +46,8 @@ from issues.models import (
     Section,
     Workshop,
 )
-from issues.solving import people_of
+from issues.problems import lifecycle
+from issues.problems.lifecycle import TransitionRefused
 
 Status = Problem.Status
 FINISHED = (Status.CLOSED, Status.CANCELLED)
@@ -347,7 +348,7 @@ def _save_problem(problem: Problem, user, reason: str, fields: list[str]) -> Non
 
 
 def assign(item: AgendaItem, *, user, owner, due_date: dt.date | None, now: dt.datetime | None = None) -> AgendaItem:
-    """The chair names the problem's owner and closure date (issues.lifecycle.assign_owner)."""
+    """The chair names the problem's owner and closure date (issues.problems.lifecycle.assign_owner)."""
     now = now or timezone.now()
     with transaction.atomic():
         meeting = _locked(item.meeting, user)

@@ -11,13 +11,15 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from issues import agenda, lifecycle
+from issues import agenda
 from issues import meeting as verbs
-from issues.board import STEP_LABELS, STEPS, age_label, colours_of
+from issues.board import STEP_LABELS, STEPS, colours_of
 from issues.common import rights
+from issues.common.people import people_of
 from issues.eightd import COLOUR_LETTERS, Colour
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
-from issues.solving import people_of
+from issues.problems import lifecycle
+from issues.problems.flags import age_label
 
 PRESENT_STATES = (Attendance.State.PRESENT, Attendance.State.STAND_IN)
 ITEM_RELATED = ("problem__plant", "problem__line__workshop", "problem__owner__profile", "problem__eightd")

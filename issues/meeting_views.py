@@ -32,12 +32,12 @@ from issues import meeting_pages as pages
 from issues.board import STEPS
 from issues.common.filters import MeetingFilter
 from issues.common.lists import list_page
+from issues.common.people import people_of
 from issues.common.scope import visible_plants
-from issues.forms import AssignOwnerForm
 from issues.meeting import MeetingRefused, NotChair
 from issues.minutes import minutes_data
 from issues.models import AgendaItem, Attendance, Meeting
-from issues.solving import people_of
+from issues.problems.forms import AssignOwnerForm
 
 ACTIONS = ("owner", "board", "decision", "closure")
 MEETINGS_PER_PAGE = 30

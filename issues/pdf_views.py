@@ -23,6 +23,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from issues.common.pdf_font import FontUnavailable
+from issues.common.people import PersonField
 from issues.common.scope import visible_problems
 from issues.eightd import CHECKLIST
 from issues.meeting import visible_meetings
@@ -30,7 +31,7 @@ from issues.minutes import LANGUAGES as MINUTES_LANGUAGES
 from issues.minutes import minutes_data, render_minutes
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
 from issues.printout import LANGUAGES, EightDPrint, Grid, Photo, Row, SectionPrint, Signature, render_eightd, text_in
-from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, PersonField, people_ids
+from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, people_ids
 
 # D8's sign-offs are printed once, in the signature block that ends the report.
 SIGNOFFS = "signoffs"

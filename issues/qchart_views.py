@@ -38,8 +38,9 @@ from django.utils.translation import gettext as _
 from issues import qchart, qchart_data
 from issues.common.pdf_font import chart_font
 from issues.common.scope import scope_of, visible_lines
-from issues.lifecycle_views import flag, problem_url_format
 from issues.models import Line, Plant, Problem, Workshop
+from issues.problems.flags import flag
+from issues.problems.links import problem_url_format
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 FIRST_YEAR = 2000  # no plant logged problems earlier; also keeps month arithmetic far from year 1 and 9999
@@ -434,7 +435,7 @@ def qchart_page(request):
         "day": day,
         "day_problems": listed,
         "more_on_day": (selected.total - len(listed)) if selected else 0,
-        "day_list_url": f"{reverse('problem_list')}?{urlencode(list_query)}",
+        "day_list_url": f"{reverse('problems:list')}?{urlencode(list_query)}",
         "scope_query": urlencode(subject.query),
         "month_url": _url(subject, month=shown),
         "previous_url": _url(subject, month=_month_param(*qchart.previous_month(year, month))),
@@ -450,7 +451,7 @@ def qchart_page(request):
     context.update(_charts(problems, year, month, zone, by_month), summary=_summary(weeks))
     last_day = dt.date(*after, 1) - dt.timedelta(days=1)
     month_query = {**subject.query, "occurred_after": f"{shown}-01", "occurred_before": last_day.isoformat()}
-    context["month_list_url"] = f"{reverse('problem_list')}?{urlencode(month_query)}"
+    context["month_list_url"] = f"{reverse('problems:list')}?{urlencode(month_query)}"
     context["subjects"] = _subjects(_workshops(lines), subject, shown)
     response = render(request, "issues/qchart/page.html", context)
     patch_vary_headers(response, ["HX-Request"])

@@ -18,8 +18,8 @@ from issues.common.export import lesson_rows
 from issues.common.filters import LessonFilter
 from issues.common.lists import Export, list_page
 from issues.common.scope import visible_lines, visible_problems
-from issues.lifecycle import TransitionRefused
 from issues.models import EightDReport, Problem, Section
+from issues.problems.lifecycle import TransitionRefused
 
 PAGE_SIZE = 50
 

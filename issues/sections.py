@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from issues.common.people import PersonField
 from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
 from issues.models import CauseFamily
 
@@ -52,18 +53,6 @@ DOCUMENTS = {
     "control_plan": _("Control plan"),
     "work_instruction": _("Work instruction"),
 }
-
-
-class PersonField(forms.ModelChoiceField):
-    """One of the plant's people; stored as the user's id."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", None)
-        super().__init__(**kwargs)
-
-    def label_from_instance(self, user) -> str:
-        profile = getattr(user, "profile", None)
-        return (profile.display_name if profile else "") or user.get_username()
 
 
 class SectionForm(forms.Form):

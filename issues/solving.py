@@ -8,34 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from escalation import tasks as escalation_tasks
 from escalation.models import AlarmKind
-from issues import eightd, lifecycle
-from issues.lifecycle import TransitionRefused
-from issues.models import EightDReport, Problem, RoleAssignment, Section, SolvingPolicy
+from issues import eightd
+from issues.models import EightDReport, Problem, Section, SolvingPolicy
+from issues.problems import lifecycle
+from issues.problems.lifecycle import TransitionRefused
 
 State = Section.State
 
 # What "copy from an earlier 8D" carries over: the analysis and the actions, as drafts. The
 # description, containment and sign-offs belong to this occurrence and are not copied.
 COPIED_SECTIONS = ("D4", "D5", "D6", "D7")
-
-
-def people_of(plant_id: int) -> QuerySet:
-    """The plant's people (anyone holding a role there): the choices for teams and owners."""
-    holders = RoleAssignment.objects.filter(plant_id=plant_id).values("user_id")
-    return (
-        get_user_model()
-        .objects.filter(pk__in=holders, is_active=True)
-        .select_related("profile")
-        .order_by("profile__display_name", "username")
-    )
 
 
 def schedule_notice(section: Section, policy: SolvingPolicy) -> list[str]:

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from issues.models import Plant
-from issues.photos import purge_staged_photos
+from issues.problems.photos import purge_staged_photos
 from qrqc_site.celery import send_now
 
 STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)

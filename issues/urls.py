@@ -1,40 +1,19 @@
 from django.urls import path, re_path
-from django.views.generic import RedirectView
 
 from issues import (
     board_views,
     eightd_views,
-    lifecycle_views,
     meeting_views,
     pdf_views,
     qchart_views,
     reuse_views,
-    views,
 )
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("problems/", views.problem_list, name="problem_list"),
-    path("problems/new/", views.problem_new, name="problem_new"),
-    path("problems/grade-preview/", views.grade_preview, name="grade_preview"),
     # Reuse (issues/reuse_views.py): the lessons-learned library, intake hints, copying an 8D.
     path("lessons/", reuse_views.lesson_list, name="lesson_list"),
     path("problems/already-known/", reuse_views.already_known, name="already_known"),
     path("problems/<int:pk>/8d/copy/", reuse_views.eightd_copy, name="eightd_copy"),
-    path("problems/<int:pk>/", views.problem_detail, name="problem_detail"),
-    path("p/<int:pk>/", RedirectView.as_view(pattern_name="problem_detail"), name="problem_short"),
-    # The "Status and owner" card's actions (issues/lifecycle_views.py).
-    path("problems/<int:pk>/assign/", lifecycle_views.assign, name="problem_assign"),
-    re_path(
-        rf"^problems/(?P<pk>[0-9]+)/stage/(?P<action>{lifecycle_views.STAGE_ACTIONS})/$",
-        lifecycle_views.stage,
-        name="problem_stage",
-    ),
-    path("problems/<int:pk>/close/", lifecycle_views.close, name="problem_close"),
-    path("problems/<int:pk>/cancel/", lifecycle_views.cancel, name="problem_cancel"),
-    path("problems/<int:pk>/reopen/", lifecycle_views.reopen, name="problem_reopen"),
-    path("photos/<str:token>.jpg", views.photo, name="photo"),
-    path("photos/<str:token>/thumb.jpg", views.photo, {"size": "thumb"}, name="photo_thumb"),
     # The 8D report editor (issues/eightd_views.py).
     path("problems/<int:pk>/8d/", eightd_views.report_page, name="eightd_report"),
     path("problems/<int:pk>/8d/start/", eightd_views.start, name="eightd_start"),

@@ -170,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "problems:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Language: the user's switch (cookie, also stored on the profile), else the browser's.
@@ -335,10 +335,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "issues.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "issues.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "issues.api.exception_handler",
+    "EXCEPTION_HANDLER": "issues.api.views.exception_handler",
     # Throttles, counted in the cache: a runaway script or a leaked token cannot take the two
     # cores from the shop floor; the answer is 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -365,11 +365,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"GradeEnum": "issues.models.thresholds.Grade"},
     # The schema and its docs list every endpoint and field: in production only for people
     # signed in (session or token); a development or test server keeps them open.
-    "SERVE_PERMISSIONS": ["issues.api_schema.SignedInInProduction"],
+    "SERVE_PERMISSIONS": ["issues.api.schema.SignedInInProduction"],
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no call to a public validator
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "issues.api_schema.document_throttling",
+        "issues.api.schema.document_throttling",
     ],
 }
 
@@ -416,7 +416,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # Content-Security-Policy (django-csp): scripts and styles only from this site's static files,
 # no inline script, style or eval (htmx runs with allowEval off, see base.html); the Q chart's
 # inline SVG uses presentation attributes, not style attributes. The API docs page adds what
-# Swagger UI needs (issues.api_docs).
+# Swagger UI needs (issues.api.docs).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

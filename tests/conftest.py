@@ -15,8 +15,8 @@ from django.utils import translation
 
 from issues.common.scope import assign_role
 from issues.eightd import CHECKLIST
-from issues.lifecycle import close_problem, contain
 from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, SolvingPolicy, Workshop
+from issues.problems.lifecycle import close_problem, contain
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from issues import qchart
 from issues.models import ProblemPhoto
-from issues.photos import store_photo
+from issues.problems.photos import store_photo
 from issues.tasks import purge_abandoned_photos
 from tests.issues.eightd_factory import graded_problem
 

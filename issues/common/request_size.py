@@ -15,9 +15,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.views import APIView
 
-# The pages that take files (by URL name), and the setting that bounds their requests.
+# The pages that take files (by namespaced URL name), and the setting that bounds their requests.
 UPLOAD_LIMITS = {
-    "problem_new": "QRQC_INTAKE_MAX_REQUEST_BYTES",
+    "problems:new": "QRQC_INTAKE_MAX_REQUEST_BYTES",
     "eightd_attachment_upload": "QRQC_ATTACHMENT_MAX_REQUEST_BYTES",
 }
 
@@ -30,9 +30,9 @@ def content_length(header: str | None) -> int:
         return 0
 
 
-def limit_name(url_name: str | None, is_api: bool) -> str:
-    if url_name in UPLOAD_LIMITS:
-        return UPLOAD_LIMITS[url_name]
+def limit_name(view_name: str | None, is_api: bool) -> str:
+    if view_name in UPLOAD_LIMITS:
+        return UPLOAD_LIMITS[view_name]
     return "QRQC_API_MAX_REQUEST_BYTES" if is_api else "QRQC_REQUEST_MAX_BYTES"
 
 
@@ -53,7 +53,7 @@ class RequestSizeMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         is_api = isinstance(getattr(view_func, "cls", None), type) and issubclass(view_func.cls, APIView)
-        limit = getattr(settings, limit_name(request.resolver_match.url_name, is_api))
+        limit = getattr(settings, limit_name(request.resolver_match.view_name, is_api))
         size = content_length(request.META.get("CONTENT_LENGTH"))
         if size <= limit:
             return None

@@ -74,7 +74,7 @@ class ProblemQuerySet(models.QuerySet):
 
 class Problem(models.Model):
     class Status(models.TextChoices):
-        """Lifecycle; the allowed moves are issues.lifecycle.TRANSITIONS, each made by a verb there:
+        """Lifecycle; the allowed moves are issues.problems.lifecycle.TRANSITIONS, each made by a verb there:
         open → contained → analysed → acting → verifying → closed; a problem that needs no 8D
         may close from contained or analysed (with a cause note); verifying → acting when the
         actions did not work; closed → open (reopen, with a reason); any state before closed →
@@ -159,7 +159,7 @@ class Problem(models.Model):
     board_status = models.JSONField(_("board status"), default=dict, blank=True)
     decision = models.TextField(_("last meeting decision"), blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
-    # What was reported under the key (issues.intake.report_fingerprint): the same key with
+    # What was reported under the key (issues.problems.intake.report_fingerprint): the same key with
     # other contents is refused rather than answered with this problem. Empty on older rows.
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 

@@ -15,8 +15,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from issues.lifecycle import assign_owner
 from issues.models import Problem, Role, Section
+from issues.problems.lifecycle import assign_owner
 from issues.solving import start_report
 from tests.browser.conftest import ARTIFACTS, PHONE, log_in, screenshot
 from tests.conftest import make_person

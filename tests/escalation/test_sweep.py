@@ -13,9 +13,9 @@ from django.utils import timezone
 from escalation.models import EscalationEvent, EscalationPolicy, SweepRun
 from escalation.policies import plan_for
 from escalation.sweep import escalate_one, raise_alarm, sweep
-from issues.intake import Report, regrade, report_problem
-from issues.lifecycle import contain, reopen
 from issues.models import Problem, Role
+from issues.problems.intake import Report, regrade, report_problem
+from issues.problems.lifecycle import contain, reopen
 from tests.conftest import close_without_eightd, make_person
 
 OCCURRED = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, the day shift

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from issues.common.scope import assign_role
 from issues.grading.thresholds import copy_table, current_table
-from issues.intake import Report, report_problem
 from issues.models import FailureMode, Problem, Role, Station
+from issues.problems.intake import Report, report_problem
 
 pytestmark = pytest.mark.django_db
 

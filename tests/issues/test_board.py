@@ -9,23 +9,23 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues import lifecycle, solving
+from issues import solving
 from issues.board import (
     STEPS,
     BoardEntry,
-    age_label,
     board_counts,
     board_entries,
     board_query,
     board_rows,
     latest_problem,
-    overdue_q,
     page_rows,
     rows_for,
     step_colours,
 )
 from issues.eightd import Colour
 from issues.models import Problem, Role
+from issues.problems import lifecycle
+from issues.problems.flags import age_label, overdue_q
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import clean_answer, copied, graded_problem, valid_content
 

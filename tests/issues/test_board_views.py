@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalation.models import SweepRun
-from issues import lifecycle
 from issues.board_views import tv_turn
 from issues.models import Problem
+from issues.problems import lifecycle
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import copied, graded_problem
 
@@ -204,7 +204,7 @@ def test_a_row_shows_number_grade_category_line_title_age_owner_due_date_and_lev
 
     row = row_html(get(client, quality_engineer), problem.number)
 
-    assert f'href="{reverse("problem_detail", args=[problem.pk])}"' in row
+    assert f'href="{reverse("problems:detail", args=[problem.pk])}"' in row
     assert 'class="grade grade-b"' in row
     for text in (
         "Quality",

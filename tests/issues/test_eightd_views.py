@@ -366,9 +366,9 @@ def test_an_answer_with_a_script_is_shown_as_text(client, problem, report, quali
 
 def test_the_problem_page_shows_the_strip_or_the_start(client, problem, quality_engineer):
     as_user(client, quality_engineer)
-    before = client.get(url("problem_detail", problem)).content.decode()
+    before = client.get(url("problems:detail", problem)).content.decode()
     solving.start_report(problem, user=quality_engineer)
-    after = client.get(url("problem_detail", problem)).content.decode()
+    after = client.get(url("problems:detail", problem)).content.decode()
 
     assert 'data-testid="eightd-start"' in before
     assert "This grade needs an 8D report; none has been started." in before

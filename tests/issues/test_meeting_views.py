@@ -414,7 +414,7 @@ def test_the_problem_page_shows_the_meetings_decisions_and_their_history(client,
     verbs.record_decision(item, user=chair, text="Change the tool every shift")
     verbs.set_board_status(item, user=chair, colours={"containment": "yellow"})
 
-    page = as_user(client, team_leader).get(reverse("problem_detail", args=[item.problem_id])).content.decode()
+    page = as_user(client, team_leader).get(reverse("problems:detail", args=[item.problem_id])).content.decode()
 
     assert 'data-testid="meeting-decisions"' in page
     assert "Change the tool every shift" in page

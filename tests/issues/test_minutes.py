@@ -15,12 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from issues import lifecycle, solving
 from issues import meeting as meeting_verbs
+from issues import solving
 from issues.eightd import Colour
 from issues.meeting import MAX_DECISION
 from issues.minutes import minutes_data, render_minutes
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role
+from issues.problems import lifecycle
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.test_printout import pages, pdf_text, run, saved

@@ -17,11 +17,11 @@ from django.utils import timezone
 from PIL import Image
 
 from issues import solving
-from issues.intake import Report, report_problem
 from issues.models import EightDReport, Role, SectionAttachment, SectionCode
 from issues.pdf_views import eightd_print_data
-from issues.photos import store_photo
 from issues.printout import render_eightd, text_in
+from issues.problems.intake import Report, report_problem
+from issues.problems.photos import store_photo
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db

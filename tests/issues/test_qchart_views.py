@@ -18,8 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from issues import qchart, qchart_data, qchart_views
-from issues.lifecycle import cancel_as_duplicate
 from issues.models import FailureMode, Problem, Profile, Role
+from issues.problems.lifecycle import cancel_as_duplicate
 from issues.tasks import schedule_qcharts
 from tests.conftest import make_person
 from tests.issues.eightd_factory import copied, graded_problem

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from issues import sections
+from issues.common.people import people_of
 from issues.eightd import SECTIONS, checklist_errors
-from issues.solving import people_of
 from tests.issues.eightd_factory import as_post, valid_content
 
 pytestmark = pytest.mark.django_db

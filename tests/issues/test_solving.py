@@ -11,8 +11,8 @@ from django.utils import translation
 
 from escalation.models import EscalationEvent
 from issues import eightd, solving
-from issues.lifecycle import TransitionRefused, close_problem, reopen
 from issues.models import EightDReport, Problem, Role, Section, SectionDeadline
+from issues.problems.lifecycle import TransitionRefused, close_problem, reopen
 from tests.concurrency import run_together
 from tests.conftest import make_person
 from tests.issues.eightd_factory import OCCURRED, clean_answer, complete_report, graded_problem, valid_content

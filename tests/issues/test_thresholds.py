@@ -1,5 +1,5 @@
 """Threshold tables are versioned per plant (DOMAIN.md §3), and problems are numbered and
-stored once (issues.intake).
+stored once (issues.problems.intake).
 
 Editing goes through the real admin change view: a superuser (pytest-django's admin_client)
 POSTs the table's rule formset, which writes a new version; the version earlier problems were
@@ -20,8 +20,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from issues.grading.thresholds import RULE_FIELDS, current_table
-from issues.intake import IdempotencyConflict, Report, report_problem
 from issues.models import Plant, Problem, ThresholdTable
+from issues.problems.intake import IdempotencyConflict, Report, report_problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

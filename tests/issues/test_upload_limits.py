@@ -19,7 +19,7 @@ from PIL import Image
 from issues import solving
 from issues.common.request_size import content_length, human_size, limit_name
 from issues.models import Problem, ProblemPhoto, SectionAttachment
-from issues.photos import decode_size, resized_jpeg
+from issues.problems.photos import decode_size, resized_jpeg
 from tests.images import bomb_png
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.test_intake_form import form_data
@@ -197,18 +197,18 @@ def test_the_content_length_is_read_as_django_reads_it(header, length):
 
 
 @pytest.mark.parametrize(
-    ("url_name", "is_api", "setting"),
+    ("view_name", "is_api", "setting"),
     [
-        ("problem_new", False, "QRQC_INTAKE_MAX_REQUEST_BYTES"),
+        ("problems:new", False, "QRQC_INTAKE_MAX_REQUEST_BYTES"),
         ("eightd_attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
-        ("api_grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
-        ("problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
+        ("api:grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
+        ("api:problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
         ("meeting_start", False, "QRQC_REQUEST_MAX_BYTES"),
         (None, False, "QRQC_REQUEST_MAX_BYTES"),
     ],
 )
-def test_each_page_has_its_request_limit(url_name, is_api, setting):
-    assert limit_name(url_name, is_api) == setting
+def test_each_page_has_its_request_limit(view_name, is_api, setting):
+    assert limit_name(view_name, is_api) == setting
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,6 @@ from escalation.sweep import alarm_one, escalate_one, notice_one
 from escalation.tasks import kicks_paused
 from issues import solving
 from issues.common.scope import assign_role
-from issues.intake import Report, report_problem
-from issues.lifecycle import assign_owner, close_problem, contain, needs_eightd
 from issues.management.demo_eightd import (
     CUSTOMER,
     HOUR,
@@ -37,6 +35,8 @@ from issues.management.demo_eightd import (
 )
 from issues.management.demo_meetings import seed_meetings
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Source, Station, Workshop
+from issues.problems.intake import Report, report_problem
+from issues.problems.lifecycle import assign_owner, close_problem, contain, needs_eightd
 
 DEMO_PASSWORD = "qrqc-demo"
 

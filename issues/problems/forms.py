@@ -10,13 +10,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from issues.common.people import PersonField
 from issues.common.scope import visible_lines
 from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
 from issues.grading.facts import FACTS, clean_facts
-from issues.intake import Report, failure_mode_named, validate_occurred_at
 from issues.models import Category, CauseFamily, Kind, Shift, Source, Station
-from issues.photos import resized_jpeg
-from issues.sections import DOCUMENTS, PersonField, checklist_from
+from issues.problems.intake import Report, failure_mode_named, validate_occurred_at
+from issues.problems.photos import resized_jpeg
+from issues.sections import DOCUMENTS, checklist_from
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -198,7 +199,7 @@ class ProblemForm(forms.Form):
         )
 
 
-# --- The problem lifecycle on the problem page (issues/lifecycle_views.py) -----------------
+# --- The problem lifecycle on the problem page (issues/problems/lifecycle_views.py) -----------------
 
 
 class AssignOwnerForm(forms.Form):

@@ -1,42 +1,45 @@
+"""The problem pages: home, logging a problem (with its live grade), the problem page and its
+containment and escalation fragment, the problem list, and the photos."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django.views.i18n import set_language
 
+from escalation.forms import ContainmentForm
+from escalation.timeline import timeline
+from issues.common import rights
 from issues.common.export import problem_rows
-from issues.common.filters import ProblemFilter
 from issues.common.lists import Export, list_page
 from issues.common.scope import scope_of, visible_lines, visible_plants, visible_problems
-from issues.forms import ProblemForm
 from issues.grading.facts import clean_facts, facts_for
-from issues.intake import IdempotencyConflict, Report, failure_mode_named, grade_report, report_problem, shift_at
-from issues.lifecycle_views import flag, lifecycle_context
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
-from issues.photos import staged_photos, store_photo
-
-# Bookkeeping of the escalation clock, and the checklist the status card already shows in full.
-HISTORY_UNSHOWN = ["escalate_at", "alarm_at", "closure_checklist"]
-PROBLEM_RELATED = (
-    "plant",
-    "line__workshop",
-    "shift",
-    "failure_mode",
-    "reported_by",
-    "threshold_table",
-    "owner__profile",
+from issues.problems.filters import ProblemFilter
+from issues.problems.flags import FINISHED, flag
+from issues.problems.forms import ProblemForm
+from issues.problems.intake import (
+    IdempotencyConflict,
+    Report,
+    failure_mode_named,
+    grade_report,
+    report_problem,
+    shift_at,
 )
+from issues.problems.lifecycle import contain
+from issues.problems.page import PROBLEM_RELATED, problem_page
+from issues.problems.photos import staged_photos, store_photo
 
 
 def home(request):
@@ -100,7 +103,7 @@ def problem_new(request):
                     messages.info(
                         request, _("%(number)s was already logged; nothing was added.") % {"number": problem.number}
                     )
-                return redirect("problem_detail", pk=problem.pk)
+                return redirect("problems:detail", pk=problem.pk)
         staged += new_photos
         status = 400
     else:
@@ -146,75 +149,8 @@ def grade_preview(request):
 
 
 @permission_required("issues.view_problem", raise_exception=True)
-def problem_detail(request, pk: int, containment_form=None, lifecycle_forms=None):
-    """`containment_form`: a bound form with errors, when escalation.views.contain_problem re-renders;
-    `lifecycle_forms`: the same for the actions of issues.lifecycle_views."""
-    from escalation.views import problem_context
-    from issues.eightd_views import summary_context
-
-    problem = get_object_or_404(visible_problems(request.user).select_related(*PROBLEM_RELATED), pk=pk)
-    language = get_language() or "en"
-    history = problem.history.select_related("history_user").order_by("-history_date")[:50]
-    changes = []
-    for record in history:
-        previous = record.prev_record
-        diff = record.diff_against(previous, excluded_fields=HISTORY_UNSHOWN).changes if previous else []
-        changes.append({"record": record, "changes": [_readable_change(change) for change in diff]})
-    return render(
-        request,
-        "issues/problem_detail.html",
-        {
-            "problem": problem,
-            "rules": [(rule, rule.explanation(language)) for rule in problem.grading.rules],
-            "explanation": problem.explanation(language),
-            "photos": problem.photos.all(),
-            "changes": changes,
-            "facts": _readable_facts(problem),
-            **problem_context(request, problem, containment_form),
-            **summary_context(request, problem),
-            "lifecycle": lifecycle_context(request, problem, lifecycle_forms),
-            "meeting_decisions": _meeting_decisions(problem),
-        },
-    )
-
-
-def _meeting_decisions(problem: Problem) -> list:
-    """What the daily meetings decided on this problem, newest first (issue #5)."""
-    return list(
-        problem.agenda_items.exclude(decision="", closure_confirmed_at__isnull=True)
-        .select_related("meeting__plant", "meeting__workshop")
-        .order_by("-meeting__day", "-discussed_at")[:20]
-    )
-
-
-def _readable_change(change) -> tuple[str, object, object]:
-    """(field name, old, new) in the reader's words: a status shows "Closed", not "closed"."""
-    field = Problem._meta.get_field(change.field)
-    if change.field == "board_status":  # the meeting chair's colours, as words rather than JSON
-        return field.verbose_name, _board_status_text(change.old), _board_status_text(change.new)
-    labels = dict(field.flatchoices) if field.choices else {}
-    return field.verbose_name, labels.get(change.old, change.old), labels.get(change.new, change.new)
-
-
-def _board_status_text(value) -> str:
-    from issues.board import STEP_LABELS
-    from issues.eightd import COLOUR_LETTERS
-
-    if not isinstance(value, dict):
-        return ""
-    return ", ".join(
-        f"{STEP_LABELS.get(step, step)} {COLOUR_LETTERS.get(colour, colour)}" for step, colour in value.items()
-    )
-
-
-def _readable_facts(problem: Problem) -> list[tuple[str, object]]:
-    labels = {fact.name: fact for fact in facts_for(problem.category)}
-    rows = []
-    for name, value in problem.facts.items():
-        fact = labels.get(name)
-        shown = _("yes") if value is True else value
-        rows.append((fact.label if fact else name, shown))
-    return rows
+def problem_detail(request, pk: int):
+    return problem_page(request, pk)
 
 
 @permission_required("issues.view_problem", raise_exception=True)
@@ -244,26 +180,52 @@ def photo(request, token: str, size: str = "full"):
     return response
 
 
-class LoginView(auth_views.LoginView):
-    """After login, the language the person chose last time (stored on the profile) applies on
-    this device too; without a choice the browser's language is used."""
+# --- containment and the escalation ladder -------------------------------------------------
 
-    redirect_authenticated_user = True
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        language = Profile.objects.filter(user=form.get_user()).values_list("language", flat=True).first()
-        if language:
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
-        return response
+def _visible_problem(request, pk: int) -> Problem:
+    return get_object_or_404(visible_problems(request.user).select_related("plant", "line__workshop"), pk=pk)
 
 
 @login_not_required
-def switch_language(request):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    response = set_language(request)
-    language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        Profile.objects.update_or_create(user=request.user, defaults={"language": language})
-    return response
+def problem_escalation(request, pk: int):
+    """The ladder alone, refreshed by htmx when the countdown runs out. Signed out (the session
+    ended while the page stayed open): 204, so htmx leaves the page as it is."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    if not request.user.has_perm("issues.view_problem"):
+        raise PermissionDenied
+    problem = _visible_problem(request, pk)
+    return render(
+        request, "escalation/_timeline.html", {"problem": problem, "escalation": timeline(problem, request.user)}
+    )
+
+
+@require_POST
+@permission_required("issues.add_problem", raise_exception=True)
+def contain_problem(request, pk: int):
+    problem = _visible_problem(request, pk)
+    if not rights.can_contain(request.user, problem):
+        raise PermissionDenied
+    if problem.status in FINISHED:
+        messages.error(
+            request, _("This problem is %(status)s; nothing to contain.") % {"status": problem.get_status_display()}
+        )
+        return redirect("problems:detail", pk=problem.pk)
+    form = ContainmentForm(request.POST)
+    if not form.is_valid():
+        return problem_page(request, problem.pk, containment_form=form, status=400)
+    first = problem.contained_at is None
+    containment = contain(
+        problem,
+        action=form.cleaned_data["action"],
+        done_by=form.cleaned_data["done_by"],
+        quantity_secured=form.cleaned_data["quantity_secured"],
+        user=request.user,
+    )
+    if first:
+        when = timezone.localtime(containment.recorded_at).strftime("%H:%M")
+        messages.success(request, _("Containment recorded: escalation stopped at %(time)s.") % {"time": when})
+    else:
+        messages.success(request, _("Containment action added."))
+    return redirect(reverse("problems:detail", args=[problem.pk]) + "#escalation")

@@ -16,13 +16,13 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from issues.common.filters import ProblemFilter
 from issues.common.scope import visible_lines, visible_plants, visible_problems
 from issues.grading import rules as grading
 from issues.grading.facts import clean_facts
 from issues.grading.thresholds import as_grading_table, current_table
-from issues.intake import IdempotencyConflict, Report, failure_mode_named, report_problem, validate_occurred_at
 from issues.models import Category, CauseFamily, Grade, Kind, Line, Problem, Shift, Source, Station
+from issues.problems.filters import ProblemFilter
+from issues.problems.intake import IdempotencyConflict, Report, failure_mode_named, report_problem, validate_occurred_at
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Answered by issues.common.request_size before the view runs.

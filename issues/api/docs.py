@@ -1,5 +1,5 @@
 """The API's Swagger UI page under the site's Content-Security-Policy, behind the login in
-production (who may read the schema: issues.api_schema)."""
+production (who may read the schema: issues.api.schema)."""
 
 from __future__ import annotations
 
