@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from escalation import ladder
 from escalation.models import AlarmKind, EscalationEvent, NoticeKind
-from issues import eightd
+from issues.eightd import rules as eightd
 from issues.models import Section, SectionCode
 
 
@@ -158,7 +158,7 @@ def compose_notice(event: EscalationEvent, language: str) -> Message:
     # The deadline as it is now: the event holds when the notice fell due, not the deadline.
     due = Section.objects.filter(report__problem=problem, code=code).values_list("due_at", flat=True).first()
     due = timezone.localtime(due or event.due_at, problem.plant.zone)
-    link = settings.SITE_URL.rstrip("/") + reverse("eightd_section", args=[problem.pk, code])
+    link = settings.SITE_URL.rstrip("/") + reverse("eightd:section", args=[problem.pk, code])
     with translation.override(language):
         values = {
             "grade": problem.grade,

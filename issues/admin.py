@@ -301,7 +301,7 @@ class SolvingPolicyForm(forms.ModelForm):
 
 
 class SectionDeadlineInline(ScopedInline, admin.TabularInline):
-    """Every plant has one row per section (issues.eightd.seed_solving_policy); only the days change."""
+    """Every plant has one row per section (issues.eightd.rules.seed_solving_policy); only the days change."""
 
     model = SectionDeadline
     extra = 0
@@ -363,7 +363,7 @@ class EightDReportAdmin(PlantScopedAdmin):
         return report.problem.number
 
     def has_add_permission(self, request):
-        return False  # started from the problem page (issues.solving.start_report)
+        return False  # started from the problem page (issues.eightd.solving.start_report)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -33,19 +33,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 
 from escalation.models import LEVELS
-from issues.board import (
-    STEP_LABELS,
-    STEPS,
-    BoardEntry,
-    BoardRow,
-    board_counts,
-    board_entries,
-    board_query,
-    latest_problem,
-    page_rows,
-)
+from issues.board import BoardEntry, BoardRow, board_counts, board_entries, board_query, latest_problem, page_rows
 from issues.common.scope import visible_lines
-from issues.eightd import COLOUR_LETTERS, Colour
+from issues.eightd.rules import COLOUR_LETTERS, Colour
+from issues.eightd.steps import STEP_LABELS, STEPS
 from issues.models import Category, Grade, Problem
 from issues.models.plant import bilingual_name
 from issues.problems.filters import BoardFilter

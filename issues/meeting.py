@@ -30,11 +30,11 @@ from simple_history.utils import bulk_create_with_history
 
 from escalation.models import EscalationEvent
 from issues import agenda
-from issues.board import STEPS, step_colours
 from issues.common import rights
 from issues.common.people import people_of
 from issues.common.scope import holds, scope_filter, scope_of, visible_plants
-from issues.eightd import Colour
+from issues.eightd.rules import Colour
+from issues.eightd.steps import STEPS, step_colours
 from issues.models import (
     AgendaItem,
     Attendance,

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 
 from issues import agenda
 from issues import meeting as verbs
-from issues.board import STEP_LABELS, STEPS, colours_of
 from issues.common import rights
 from issues.common.people import people_of
-from issues.eightd import COLOUR_LETTERS, Colour
+from issues.eightd.rules import COLOUR_LETTERS, Colour
+from issues.eightd.steps import STEP_LABELS, STEPS, colours_of
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.problems import lifecycle
 from issues.problems.flags import age_label

@@ -29,11 +29,11 @@ from django.views.decorators.http import require_POST
 from issues import agenda
 from issues import meeting as verbs
 from issues import meeting_pages as pages
-from issues.board import STEPS
 from issues.common.filters import MeetingFilter
 from issues.common.lists import list_page
 from issues.common.people import people_of
 from issues.common.scope import visible_plants
+from issues.eightd.steps import STEPS
 from issues.meeting import MeetingRefused, NotChair
 from issues.minutes import minutes_data
 from issues.models import AgendaItem, Attendance, Meeting

@@ -5,7 +5,7 @@ confirmed, the sign-in sheet (快反会议签到表), the duration and the gener
 `minutes_data(meeting)` reads the record from the database into plain dataclasses, labels in
 the active language, in a fixed number of queries whatever the size of the meeting; the
 minutes page and the printout both show it. `render_minutes(minutes, language)` draws it on
-A4 with the page machinery of issues.printout.
+A4 with the page machinery of issues.eightd.printout.
 
 An ended meeting's minutes show each problem as it stood when the meeting ended (read from
 the history tables), so later progress does not rewrite what the meeting saw and decided; a
@@ -30,25 +30,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, Table
 
 from issues.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
-from issues.board import STEPS, colours_of
 from issues.common.pdf_font import font_name
-from issues.eightd import COLOUR_LETTERS, SECTIONS, Colour
+from issues.eightd.printout import INK, MUTED, SHADE, WIDTH, Row, bar, build_a4, grid_style, info_block, para, styles
+from issues.eightd.rules import COLOUR_LETTERS, SECTIONS, Colour
+from issues.eightd.steps import STEPS, colours_of
 from issues.meeting import items_for
 from issues.meeting_pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
-from issues.printout import (
-    INK,
-    MUTED,
-    SHADE,
-    WIDTH,
-    Row,
-    bar,
-    build_a4,
-    grid_style,
-    info_block,
-    para,
-    styles,
-)
 
 LANGUAGES = ("en", "zh-hans")
 
@@ -68,7 +56,7 @@ class MinutesItem:
     owner: str
     due_date: dt.date | None
     status: str
-    colours: dict[str, Colour]  # step of issues.board.STEPS -> colour; empty for a cancelled problem
+    colours: dict[str, Colour]  # step of issues.eightd.steps.STEPS -> colour; empty for a cancelled problem
     reasons: tuple[str, ...]  # every agenda group it falls in, as labels
     decision: str
     discussed: bool

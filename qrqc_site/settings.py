@@ -210,7 +210,7 @@ QRQC_PHOTO_MAX_PIXELS = env_int("QRQC_PHOTO_MAX_PIXELS", 50_000_000)
 # its first face), embedded in every PDF so Chinese renders on the customer's side too. By default
 # WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package (requirements.txt): pip brings it.
 QRQC_PDF_FONT = env_str("QRQC_PDF_FONT") or packaged_file("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc")
-# 8D attachments (issues/attachments.py): per file, and per section.
+# 8D attachments (issues/eightd/attachments.py): per file, and per section.
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
 # Request bodies, refused with a 413 from their Content-Length before a byte is read

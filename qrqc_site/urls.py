@@ -11,6 +11,7 @@ admin.site.index_title = _("Plant settings")
 # Each feature lists its own pages under its namespace (problems:detail, eightd:report, …).
 urlpatterns = [
     path("", include("issues.problems.urls")),
+    path("", include("issues.eightd.urls")),
     path("", include("issues.urls")),
     path("", include("escalation.urls")),
     path("", include("escalation.inbox.urls")),

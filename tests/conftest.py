@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import translation
 
 from issues.common.scope import assign_role
-from issues.eightd import CHECKLIST
+from issues.eightd.rules import CHECKLIST
 from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, SolvingPolicy, Workshop
 from issues.problems.lifecycle import close_problem, contain
 

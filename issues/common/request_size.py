@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 # The pages that take files (by namespaced URL name), and the setting that bounds their requests.
 UPLOAD_LIMITS = {
     "problems:new": "QRQC_INTAKE_MAX_REQUEST_BYTES",
-    "eightd_attachment_upload": "QRQC_ATTACHMENT_MAX_REQUEST_BYTES",
+    "eightd:attachment_upload": "QRQC_ATTACHMENT_MAX_REQUEST_BYTES",
 }
 
 

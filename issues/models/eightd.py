@@ -117,7 +117,7 @@ class Section(models.Model):
     class State(models.TextChoices):
         """todo → draft → submitted → accepted (locked) | returned → draft → submitted …;
         accepted → draft (reopened, with a reason); todo/draft/returned → not applicable
-        (with a reason) → draft. Board colour: see issues.eightd.board_colour."""
+        (with a reason) → draft. Board colour: see issues.eightd.rules.board_colour."""
 
         TODO = "todo", _("Not started")
         DRAFT = "draft", _("In progress")

@@ -83,7 +83,7 @@ class Plant(BilingualName):
         super().save(*args, **kwargs)
         if creating:
             from escalation.policies import seed_plant_policies
-            from issues.eightd import seed_solving_policy
+            from issues.eightd.rules import seed_solving_policy
             from issues.grading.thresholds import copy_default_table
             from issues.models import SectionDeadline, SolvingPolicy
 

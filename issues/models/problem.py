@@ -143,7 +143,7 @@ class Problem(models.Model):
     due_date = models.DateField(_("closure due"), null=True, blank=True)
     contained_at = models.DateTimeField(_("contained at"), null=True, blank=True)
     cause_note = models.TextField(_("cause"), blank=True)
-    # The D7 checklist the problem was closed with (issues.eightd.checklist_errors).
+    # The D7 checklist the problem was closed with (issues.eightd.rules.checklist_errors).
     closure_checklist = models.JSONField(_("closure checklist"), default=dict, blank=True)
     duplicate_of = models.ForeignKey(
         "self",
@@ -154,8 +154,8 @@ class Problem(models.Model):
         verbose_name=_("duplicate of"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    # Set by the meeting's chair for a problem without an 8D report: step -> issues.eightd.Colour
-    # (issues.board.step_colours). An 8D report's sections are the record when there is one.
+    # Set by the meeting's chair for a problem without an 8D report: step -> issues.eightd.rules.Colour
+    # (issues.eightd.steps.step_colours). An 8D report's sections are the record when there is one.
     board_status = models.JSONField(_("board status"), default=dict, blank=True)
     decision = models.TextField(_("last meeting decision"), blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)

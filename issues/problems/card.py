@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from issues import eightd
 from issues.common import rights
 from issues.common.people import people_of
 from issues.common.scope import visible_problems
-from issues.eightd import CHECKLIST, UPDATED
+from issues.eightd import rules as eightd
+from issues.eightd.rules import CHECKLIST, DOCUMENTS, UPDATED
 from issues.models import EightDReport, Problem
 from issues.problems import lifecycle
 from issues.problems.flags import FINISHED, closure_overdue, days_without_owner
 from issues.problems.forms import DOCUMENT_CHOICES, AssignOwnerForm, CloseForm, DuplicateForm, NoteForm
-from issues.sections import DOCUMENTS
 
 Status = Problem.Status
 

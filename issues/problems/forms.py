@@ -12,12 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from issues.common.people import PersonField
 from issues.common.scope import visible_lines
-from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
+from issues.eightd.rules import CHECKLIST, DOCUMENTS, NOT_APPLICABLE, UPDATED, checklist_errors, checklist_from
 from issues.grading.facts import FACTS, clean_facts
 from issues.models import Category, CauseFamily, Kind, Shift, Source, Station
 from issues.problems.intake import Report, failure_mode_named, validate_occurred_at
 from issues.problems.photos import resized_jpeg
-from issues.sections import DOCUMENTS, checklist_from
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -238,7 +237,7 @@ DOCUMENT_CHOICES = [(UPDATED, _("Updated")), (NOT_APPLICABLE, _("Not applicable"
 
 class CloseForm(forms.Form):
     """Closing: the cause note where the grade needs no 8D, and the D7 document checklist where
-    no 8D report gives it. Field names are D7's, so issues.sections.checklist_from reads both."""
+    no 8D report gives it. Field names are D7's, so issues.eightd.rules.checklist_from reads both."""
 
     def __init__(self, *args, with_cause: bool, with_checklist: bool, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ a history record saying who did it and why.
       any state before closed ──cancel_as_duplicate──▶ cancelled
 
 A problem with an 8D report moves through contained…verifying as its sections are accepted
-(issues.solving), not by hand.
+(issues.eightd.solving), not by hand.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from django.utils.translation import gettext as _
 from escalation import ladder
 from escalation import tasks as escalation_tasks
 from escalation.models import Notification
-from issues import eightd
+from issues.eightd import rules as eightd
 from issues.models import Containment, EightDReport, Lesson, Problem, Section, SectionDeadline, SolvingPolicy
-from issues.sections import checklist_from
 
 Status = Problem.Status
 
@@ -120,7 +119,7 @@ def contain(
 
 
 def advance_by_answers(problem: Problem, done_sections, *, user, now: dt.datetime | None = None) -> Problem:
-    """Move a problem forward to the stage its accepted 8D sections reach (issues.solving).
+    """Move a problem forward to the stage its accepted 8D sections reach (issues.eightd.solving).
     The caller holds the problem's row lock."""
     now = now or timezone.now()
     target = eightd.status_after(problem.status, done_sections)
@@ -215,7 +214,7 @@ def closure_blockers(problem: Problem, *, checklist: dict | None = None, cause_n
 
 def _d7_checklist(report: EightDReport) -> dict:
     d7 = report.sections.filter(code="D7").values_list("content", flat=True).first() or {}
-    return checklist_from(d7)
+    return eightd.checklist_from(d7)
 
 
 def close_problem(
@@ -307,10 +306,21 @@ def reopen(problem: Problem, *, user, reason: str, now: dt.datetime | None = Non
     return problem
 
 
+def schedule_notice(section: Section, policy: SolvingPolicy) -> list[str]:
+    """When the sweep next looks at an 8D section (its due-soon or overdue notice); the fields to save."""
+    following = eightd.next_notice(
+        section.state,
+        section.due_at,
+        section.returns,
+        section.notices_sent,
+        dt.timedelta(hours=policy.due_soon_hours),
+    )
+    section.notice_at = following[1] if following else None
+    return ["notice_at"]
+
+
 def _reschedule_notices(problem: Problem) -> None:
     """The sweep drops the notices of a closed problem's open 8D sections; reopening brings them back."""
-    from issues.solving import schedule_notice  # solving builds on this module
-
     policy = policy_for(problem)
     for section in Section.objects.filter(report__problem=problem, state__in=["todo", "draft", "returned"]):
         schedule_notice(section, policy)

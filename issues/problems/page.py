@@ -11,10 +11,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from escalation.timeline import problem_context
-from issues.board import STEP_LABELS
 from issues.common.scope import visible_problems
-from issues.eightd import COLOUR_LETTERS
-from issues.eightd_views import summary_context
+from issues.eightd.rules import COLOUR_LETTERS
+from issues.eightd.steps import STEP_LABELS
+from issues.eightd.summary import summary_context
 from issues.grading.facts import facts_for
 from issues.models import Problem
 from issues.problems.card import lifecycle_context

@@ -16,7 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from escalation.models import SweepRun
-from issues import solving
+from issues.eightd import solving
 from issues.models import Problem, Role
 from issues.problems import lifecycle
 from issues.problems.intake import Report, report_problem

@@ -1,4 +1,4 @@
-"""Filling an 8D report in tests: a complete answer per section (as issues.sections stores it),
+"""Filling an 8D report in tests: a complete answer per section (as issues.eightd.sections stores it),
 the POST an editor would send for it, and a whole report submitted and accepted.
 
     content = valid_content("D3", [author, reviewer])
@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from issues import sections, solving
 from issues.common.people import people_of
+from issues.eightd import sections, solving
 from issues.models import EightDReport, Problem
 from issues.problems.intake import Report, report_problem
 

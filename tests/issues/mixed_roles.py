@@ -12,7 +12,7 @@ import datetime as dt
 from django.contrib.auth.models import Group, Permission
 
 from issues.common.scope import assign_role
-from issues.eightd import CHECKLIST
+from issues.eightd.rules import CHECKLIST
 from issues.models import Problem, Role
 from issues.problems import lifecycle
 from tests.conftest import Plantworld, build_plant, make_person

@@ -9,9 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues import solving
 from issues.board import (
-    STEPS,
     BoardEntry,
     board_counts,
     board_entries,
@@ -20,9 +18,10 @@ from issues.board import (
     latest_problem,
     page_rows,
     rows_for,
-    step_colours,
 )
-from issues.eightd import Colour
+from issues.eightd import solving
+from issues.eightd.rules import Colour
+from issues.eightd.steps import STEPS, step_colours
 from issues.models import Problem, Role
 from issues.problems import lifecycle
 from issues.problems.flags import age_label, overdue_q

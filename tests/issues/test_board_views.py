@@ -463,7 +463,7 @@ def _more_problems(template: Problem, count: int, batch: str) -> None:
 def test_a_board_page_costs_the_same_queries_for_5_and_500_problems(
     client, world, quality_engineer, team_leader, name, query
 ):
-    from issues import solving
+    from issues.eightd import solving
 
     with_8d = graded_problem(world.line_a1, quality_engineer, "A", occurred_at=ago(30))
     solving.start_report(with_8d, user=quality_engineer, now=ago(29))

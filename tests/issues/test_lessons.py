@@ -10,7 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from issues import lessons
+from issues.eightd import lessons
 from issues.models import FailureMode, Lesson, Problem, Role
 from issues.problems import lifecycle
 from issues.problems.intake import Report, report_problem

@@ -8,11 +8,11 @@ import datetime as dt
 
 import pytest
 
+from issues.eightd.rules import checklist_from
+from issues.eightd.solving import reopen_section, save_answer, start_report
 from issues.models import Containment, Lesson, Problem, SolvingPolicy
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TRANSITIONS, TransitionRefused
-from issues.sections import checklist_from
-from issues.solving import reopen_section, save_answer, start_report
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, close_without_eightd
 from tests.issues.eightd_factory import OCCURRED, complete_report, graded_problem, valid_content
 

@@ -13,12 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from issues import solving
-from issues.eightd import CHECKLIST
+from issues.eightd import solving
+from issues.eightd.rules import CHECKLIST, checklist_from
 from issues.models import Problem, Role
 from issues.problems import lifecycle
 from issues.problems.flags import closure_overdue, days_without_owner
-from issues.sections import checklist_from
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import complete_report, graded_problem, valid_content
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from escalation.models import EscalationEvent
 from issues import meeting as verbs
-from issues import solving
+from issues.eightd import solving
 from issues.meeting import MeetingRefused, NotChair
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Source
 from tests.concurrency import run_together

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from issues import meeting as meeting_verbs
-from issues import solving
-from issues.eightd import Colour
+from issues.eightd import solving
+from issues.eightd.rules import Colour
 from issues.meeting import MAX_DECISION
 from issues.minutes import minutes_data, render_minutes
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role
@@ -515,7 +515,7 @@ def test_without_its_font_the_minutes_are_a_503_page_in_the_readers_language_and
     settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
     client.force_login(chair)
 
-    with caplog.at_level("ERROR", logger="issues.pdf_views"):
+    with caplog.at_level("ERROR", logger="issues.eightd.pdf_views"):
         response = client.get(url(held, language="zh-hans"))  # the page is in the reader's language, English
 
     assert response.status_code == 503

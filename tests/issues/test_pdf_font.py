@@ -17,7 +17,7 @@ from django.utils import translation
 
 from issues.common import pdf_font
 from issues.common.pdf_font import FontUnavailable, chart_font, printout_font
-from issues.printout import EightDPrint, Row, SectionPrint, render_eightd
+from issues.eightd.printout import EightDPrint, Row, SectionPrint, render_eightd
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGED = str(resources.files("paperang_p2_fonts_cjk") / "fonts/wqy-microhei.ttc")

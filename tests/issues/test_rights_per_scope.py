@@ -17,8 +17,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from issues import solving
 from issues.common.scope import assign_role
+from issues.eightd import solving
 from issues.models import AgendaItem, Containment, EightDReport, Meeting, Problem, Role, Section
 from issues.problems import lifecycle
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, make_person
@@ -143,7 +143,7 @@ def reports(plants, leaders, engineers):
 def test_they_review_8d_answers_only_in_their_own_plant(dual, reports, action, data, state, plant, allowed):
     report = reports[plant]
 
-    response = as_user(dual).post(reverse("eightd_section_action", args=[report.problem_id, "D0", action]), data)
+    response = as_user(dual).post(reverse("eightd:section_action", args=[report.problem_id, "D0", action]), data)
 
     assert response.status_code == (302 if allowed else 403)
     assert (Section.objects.get(report=report, code="D0").state == state) == allowed
@@ -154,7 +154,7 @@ def test_they_edit_the_8d_header_only_in_their_own_plant(dual, reports, plant, a
     report = reports[plant]
 
     response = as_user(dual).post(
-        reverse("eightd_header", args=[report.problem_id]),
+        reverse("eightd:header", args=[report.problem_id]),
         {"customer": "ACME", "part_number": "4711", "part_name": "X"},
     )
 
@@ -166,7 +166,7 @@ def test_they_edit_the_8d_header_only_in_their_own_plant(dual, reports, plant, a
 def test_they_start_an_8d_only_in_their_own_plant(plants, dual, leaders, plant, allowed):
     problem = graded_problem(plants[plant].line_a1, leaders[plant], "A")
 
-    response = as_user(dual).post(reverse("eightd_start", args=[problem.pk]))
+    response = as_user(dual).post(reverse("eightd:start", args=[problem.pk]))
 
     assert response.status_code == (302 if allowed else 403)
     assert EightDReport.objects.filter(problem=problem).exists() == allowed

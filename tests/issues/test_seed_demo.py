@@ -10,9 +10,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from escalation.models import EscalationEvent, Notification
-from issues import sections
 from issues.common.people import people_of
-from issues.eightd import SECTIONS, Timing, timing
+from issues.eightd import sections
+from issues.eightd.rules import SECTIONS, Timing, timing
 from issues.models import EightDReport, Lesson, Line, Plant, Problem, Role, RoleAssignment, Section, Shift
 from tests.issues.eightd_factory import as_post
 

@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from issues import solving
 from issues.common.request_size import content_length, human_size, limit_name
+from issues.eightd import solving
 from issues.models import Problem, ProblemPhoto, SectionAttachment
 from issues.problems.photos import decode_size, resized_jpeg
 from tests.images import bomb_png
@@ -162,7 +162,7 @@ def test_the_refusal_is_in_the_users_language(world, leader_client, bomb):
 def test_a_bomb_attached_to_an_8d_section_is_refused(world, team_leader, quality_engineer, client, bomb):
     report = solving.start_report(graded_problem(world.line_a1, team_leader, "A"), user=quality_engineer)
     client.force_login(quality_engineer)
-    url = reverse("eightd_attachment_upload", args=[report.problem_id, "D2"])
+    url = reverse("eightd:attachment_upload", args=[report.problem_id, "D2"])
 
     response = client.post(url, {"file-file": SimpleUploadedFile("bomb.png", bomb)})
 
@@ -200,7 +200,7 @@ def test_the_content_length_is_read_as_django_reads_it(header, length):
     ("view_name", "is_api", "setting"),
     [
         ("problems:new", False, "QRQC_INTAKE_MAX_REQUEST_BYTES"),
-        ("eightd_attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
+        ("eightd:attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
         ("api:grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
         ("api:problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
         ("meeting_start", False, "QRQC_REQUEST_MAX_BYTES"),
@@ -254,7 +254,7 @@ def test_the_413_page_is_in_the_users_language(world, leader_client, settings):
 def test_an_8d_upload_above_its_limit_is_refused_with_413(world, client, quality_engineer, team_leader, settings):
     report = solving.start_report(graded_problem(world.line_a1, team_leader, "A"), user=quality_engineer)
     client.force_login(quality_engineer)
-    url = reverse("eightd_attachment_upload", args=[report.problem_id, "D2"])
+    url = reverse("eightd:attachment_upload", args=[report.problem_id, "D2"])
 
     response = too_big(client, url, settings.QRQC_ATTACHMENT_MAX_REQUEST_BYTES + 1)
 

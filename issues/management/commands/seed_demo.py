@@ -17,8 +17,8 @@ from simple_history.signals import pre_create_historical_record
 from escalation.models import EscalationEvent
 from escalation.sweep import alarm_one, escalate_one, notice_one
 from escalation.tasks import kicks_paused
-from issues import solving
 from issues.common.scope import assign_role
+from issues.eightd import solving
 from issues.management.demo_eightd import (
     CUSTOMER,
     HOUR,

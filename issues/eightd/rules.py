@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 SECTIONS = ("D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
 
@@ -24,6 +24,12 @@ MAY_BE_NOT_APPLICABLE = frozenset({"D0", "D3", "D5", "D6"})
 # The documents D7 must show updated, or not applicable with a reason (DOMAIN.md §1).
 CHECKLIST = ("pfmea", "dfmea", "control_plan", "work_instruction")
 UPDATED, NOT_APPLICABLE = "updated", "na"
+DOCUMENTS = {
+    "pfmea": gettext_lazy("PFMEA"),
+    "dfmea": gettext_lazy("DFMEA"),
+    "control_plan": gettext_lazy("Control plan"),
+    "work_instruction": gettext_lazy("Work instruction"),
+}
 
 
 class Colour(StrEnum):
@@ -160,6 +166,18 @@ def checklist_errors(checklist: Mapping[str, Mapping]) -> dict[str, str]:
         elif status not in (UPDATED, NOT_APPLICABLE):
             errors[item] = _("Updated or not applicable?")
     return errors
+
+
+def checklist_from(content: dict) -> dict[str, dict]:
+    """The D7 document checklist (checklist_errors) out of D7's answer."""
+    return {
+        item: {
+            "status": content.get(f"{item}_status") or "",
+            "reference": content.get(f"{item}_reference") or "",
+            "reason": content.get(f"{item}_reason") or "",
+        }
+        for item in CHECKLIST
+    }
 
 
 def closure_blockers(

@@ -1,12 +1,11 @@
 """The 8D report editor (issue #4): the report page with its D0–D8 table, a page per section
 to answer, submit and review it, its attachments, and the strip on the problem page.
 
-Views only check rights (issues.common.rights) and call the verbs (issues.solving, issues.sections,
-issues.attachments); a refused move is shown with its reason, never a 500."""
+Views only check rights (issues.common.rights) and call the verbs (issues.eightd.solving, issues.eightd.sections,
+issues.eightd.attachments); a refused move is shown with its reason, never a 500."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,72 +23,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from issues import eightd, sections, solving
-from issues.attachments import ACCEPT, delete_attachment, store_attachment
 from issues.common import rights
 from issues.common.people import PersonField, people_of
 from issues.common.scope import visible_problems
-from issues.eightd import COLOUR_LETTERS, Colour, Timing
+from issues.eightd import rules as eightd
+from issues.eightd import sections, solving
+from issues.eightd.attachments import delete_attachment, store_attachment
+from issues.eightd.forms import AttachmentForm, HeaderForm, NoteForm, ReasonForm
+from issues.eightd.summary import rows_of
 from issues.models import EightDReport, Problem, Section, SectionAttachment, SectionCode
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
-TIMING_LABELS = {
-    Timing.ANSWERED: gettext_lazy("Answered"),
-    Timing.NOT_APPLICABLE: gettext_lazy("Not applicable"),
-    Timing.ON_TIME: gettext_lazy("On time"),
-    Timing.DUE_SOON: gettext_lazy("Due soon"),
-    Timing.OVERDUE: gettext_lazy("Overdue"),
-}
 FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
-
-
-class HeaderForm(forms.ModelForm):
-    class Meta:
-        model = EightDReport
-        fields = ["customer", "part_number", "part_name"]
-
-
-class ReasonForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class NoteForm(forms.Form):
-    text = forms.CharField(
-        label=gettext_lazy("Note (optional)"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-class AttachmentForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("File"), widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}))
-    caption = forms.CharField(label=gettext_lazy("Caption"), max_length=200, required=False)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One section as the report table and the strips show it."""
-
-    section: Section
-    title: str
-    colour: Colour
-    letter: str
-    timing: Timing
-    timing_label: str
-
-
-def rows_of(sections_: list[Section], problem: Problem, now: dt.datetime) -> list[Row]:
-    due_soon = dt.timedelta(hours=lifecycle.policy_for(problem).due_soon_hours)
-    rows = []
-    for section in sections_:
-        colour = eightd.board_colour(section.state)
-        timing = eightd.timing(section.state, section.due_at, now, due_soon)
-        rows.append(
-            Row(section, SectionCode(section.code).label, colour, COLOUR_LETTERS[colour], timing, TIMING_LABELS[timing])
-        )
-    return rows
 
 
 def _problem(request, pk: int) -> Problem:
@@ -163,7 +109,7 @@ def start(request, pk: int):
         solving.start_report(problem, user=request.user)
     except TransitionRefused as refusal:
         messages.error(request, str(refusal))
-    return redirect("eightd_report", pk=problem.pk)
+    return redirect("eightd:report", pk=problem.pk)
 
 
 @require_POST
@@ -177,10 +123,10 @@ def header(request, pk: int):
         return _render_report(request, problem, report, header_form=form, status=400)
     report = form.save(commit=False)
     report._history_user = request.user
-    # Only these columns: D1 writes the leader at the same time (issues.solving._sync_team).
+    # Only these columns: D1 writes the leader at the same time (issues.eightd.solving._sync_team).
     report.save(update_fields=HeaderForm.Meta.fields)
     messages.success(request, _("Report header saved."))
-    return redirect("eightd_report", pk=problem.pk)
+    return redirect("eightd:report", pk=problem.pk)
 
 
 # --- the section page ---------------------------------------------------------------------
@@ -273,7 +219,7 @@ def section_page(request, pk: int, code: str):
 
 
 def _back(problem: Problem, section: Section, anchor: str = "") -> str:
-    return reverse("eightd_section", args=[problem.pk, section.code]) + anchor
+    return reverse("eightd:section", args=[problem.pk, section.code]) + anchor
 
 
 def _answer(request, problem, report, section, *, complete: bool):
@@ -427,19 +373,3 @@ def attachment_file(request, token: str, size: str = "full"):
         )
     response["Cache-Control"] = "private, max-age=86400"  # a token's file never changes
     return response
-
-
-# --- the problem page ---------------------------------------------------------------------
-
-
-def summary_context(request, problem: Problem) -> dict:
-    """The D0–D8 strip on the problem page (issues.problems.views.problem_detail): one query for the
-    sections; the policy and the rights only when they are needed."""
-    found = list(Section.objects.filter(report__problem=problem).order_by("code"))
-    if found:
-        return {"eightd_strip": rows_of(found, problem, timezone.now())}
-    return {
-        "eightd_strip": [],
-        "eightd_needed": problem.status not in FINISHED and lifecycle.needs_eightd(problem),
-        "eightd_can_start": problem.status not in FINISHED and rights.can_start_report(request.user, problem),
-    }

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from escalation import tasks as escalation_tasks
 from escalation.models import AlarmKind
-from issues import eightd
-from issues.models import EightDReport, Problem, Section, SolvingPolicy
+from issues.eightd import rules as eightd
+from issues.models import EightDReport, Problem, Section
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
@@ -25,18 +25,6 @@ State = Section.State
 # What "copy from an earlier 8D" carries over: the analysis and the actions, as drafts. The
 # description, containment and sign-offs belong to this occurrence and are not copied.
 COPIED_SECTIONS = ("D4", "D5", "D6", "D7")
-
-
-def schedule_notice(section: Section, policy: SolvingPolicy) -> list[str]:
-    following = eightd.next_notice(
-        section.state,
-        section.due_at,
-        section.returns,
-        section.notices_sent,
-        dt.timedelta(hours=policy.due_soon_hours),
-    )
-    section.notice_at = following[1] if following else None
-    return ["notice_at"]
 
 
 def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> EightDReport:
@@ -59,7 +47,7 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
                 code=code,
                 due_at=eightd.first_due(problem.occurred_at, days.get(code, eightd.DEFAULT_SECTION_DAYS[code])),
             )
-            schedule_notice(section, policy)
+            lifecycle.schedule_notice(section, policy)
             sections.append(section)
         Section.objects.bulk_create(sections)
         report.members.add(report.leader)
@@ -113,7 +101,7 @@ def save_answer(section: Section, *, user, content: dict) -> Section:
 
 
 def submit(section: Section, *, user, content: dict, now: dt.datetime | None = None) -> Section:
-    """The team hands a complete answer (validated by issues.sections) to the reviewers."""
+    """The team hands a complete answer (validated by issues.eightd.sections) to the reviewers."""
     now = now or timezone.now()
     with transaction.atomic():
         section = _locked(section)
@@ -121,7 +109,7 @@ def submit(section: Section, *, user, content: dict, now: dt.datetime | None = N
         section.content, section.state = content, State.SUBMITTED
         section.submitted_at, section.submitted_by = now, user
         fields = ["content", "state", "submitted_at", "submitted_by"]
-        fields += schedule_notice(section, lifecycle.policy_for(section.report.problem))
+        fields += lifecycle.schedule_notice(section, lifecycle.policy_for(section.report.problem))
         _save(section, user, "submitted for review", fields)
         if section.code == "D1":
             _sync_team(section.report, content)
@@ -142,7 +130,7 @@ def _advance_problem(section: Section, user, now: dt.datetime) -> None:
 
 
 def accept(section: Section, *, user, note: str = "", now: dt.datetime | None = None) -> Section:
-    """An accepted answer locks; enough of them move the problem on (issues.eightd.STAGES)."""
+    """An accepted answer locks; enough of them move the problem on (issues.eightd.rules.STAGES)."""
     now = now or timezone.now()
     with transaction.atomic():
         section = _locked(section)
@@ -167,7 +155,7 @@ def return_answer(section: Section, *, user, reason: str, now: dt.datetime | Non
         policy = lifecycle.policy_for(section.report.problem)
         section.state, section.returns = State.RETURNED, section.returns + 1
         section.due_at = eightd.rework_due(section.due_at, now, policy.rework_days)
-        fields += ["state", "returns", "due_at", *schedule_notice(section, policy)]
+        fields += ["state", "returns", "due_at", *lifecycle.schedule_notice(section, policy)]
         _save(section, user, f"returned: {reason.strip()}", fields)
         report = section.report
         EightDReport.objects.filter(pk=report.pk).update(returns=F("returns") + 1)
@@ -195,7 +183,7 @@ def reopen_section(section: Section, *, user, reason: str) -> Section:
             "done_at",
             "review_note",
             "na_reason",
-            *schedule_notice(section, lifecycle.policy_for(section.report.problem)),
+            *lifecycle.schedule_notice(section, lifecycle.policy_for(section.report.problem)),
         ]
         _save(section, user, f"reopened: {reason.strip()}", fields)
     return section
@@ -215,7 +203,7 @@ def mark_not_applicable(section: Section, *, user, reason: str, now: dt.datetime
             "state",
             "na_reason",
             "done_at",
-            *schedule_notice(section, lifecycle.policy_for(section.report.problem)),
+            *lifecycle.schedule_notice(section, lifecycle.policy_for(section.report.problem)),
         ]
         _save(section, user, f"not applicable: {reason.strip()}", fields)
         _advance_problem(section, user, now)

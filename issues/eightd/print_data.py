@@ -1,44 +1,29 @@
-"""The printouts' downloads: the 8D report (issue #4) with the plain data it is printed from,
-and the minutes of a QRQC meeting (issue #5; their data is issues.minutes.minutes_data).
+"""What the 8D printout shows of a report, as plain data.
 
 `eightd_print_data` reads a report in a handful of queries, whatever its size, and turns it
-into issues.printout's dataclasses: labels from issues.sections in the printout's language,
-choices as their labels, people as their display names, dates as YYYY-MM-DD in the plant's
-time zone. issues.printout.render_eightd draws it."""
+into issues.eightd.printout's dataclasses: labels from issues.eightd.sections in the printout's
+language, choices as their labels, people as their display names, dates as YYYY-MM-DD in the
+plant's time zone. issues.eightd.printout.render_eightd draws it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import io
-import logging
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import permission_required
-from django.http import FileResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone, translation
-from django.utils.translation import get_language, gettext_lazy
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from issues.common.pdf_font import FontUnavailable
 from issues.common.people import PersonField
-from issues.common.scope import visible_problems
-from issues.eightd import CHECKLIST
-from issues.meeting import visible_meetings
-from issues.minutes import LANGUAGES as MINUTES_LANGUAGES
-from issues.minutes import minutes_data, render_minutes
+from issues.eightd.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature, text_in
+from issues.eightd.rules import CHECKLIST, DOCUMENTS
+from issues.eightd.sections import FORMS, TABLE_LABELS, people_ids
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
-from issues.printout import LANGUAGES, EightDPrint, Grid, Photo, Row, SectionPrint, Signature, render_eightd, text_in
-from issues.sections import DOCUMENTS, FORMS, TABLE_LABELS, people_ids
 
 # D8's sign-offs are printed once, in the signature block that ends the report.
 SIGNOFFS = "signoffs"
 # D7's document checklist is printed as one table, not twelve label/value rows.
 CHECKLIST_FIELDS = {f"{item}_{part}" for item in CHECKLIST for part in ("status", "reference", "reason")}
-
-logger = logging.getLogger(__name__)
 
 
 def _local_date(moment: dt.datetime | None, zone) -> str:
@@ -235,69 +220,4 @@ def eightd_print_data(report: EightDReport, language: str, *, now: dt.datetime |
         sections=tuple(_section_print(section, problem_photos, names, language, zone) for section in sections),
         signatures=signatures,
         printed_on=_local_date(now or timezone.now(), zone),
-    )
-
-
-def _reader_language() -> str:
-    return "zh-hans" if (get_language() or "").startswith("zh") else "en"
-
-
-def needs_the_font(view):
-    """Without its CJK font a printout would show Chinese as empty boxes, so none is made: the
-    reader gets a page saying so in their language, 503 (the server lacks a part it needs; the
-    request was fine and will work once it is installed), and the operator the reason in the log."""
-
-    @functools.wraps(view)
-    def printing(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except FontUnavailable as exc:
-            logger.error("Printout %s refused: %s", request.path, exc)
-            return render(request, "issues/printout_unavailable.html", {"fault": str(exc)}, status=503)
-
-    return printing
-
-
-@permission_required("issues.view_problem", raise_exception=True)
-@needs_the_font
-def eightd_pdf(request, pk: int):
-    """?language=en|zh-hans|both (default: the reader's language)."""
-    problem = get_object_or_404(visible_problems(request.user), pk=pk)
-    language = request.GET.get("language") or _reader_language()
-    if language not in LANGUAGES:
-        return HttpResponseBadRequest(
-            _("The printout's language is en, zh-hans or both."), content_type="text/plain; charset=utf-8"
-        )
-    report = get_object_or_404(
-        EightDReport.objects.select_related("problem__plant", "problem__line__workshop"), problem=problem
-    )
-    pdf = render_eightd(eightd_print_data(report, language), language)
-    return FileResponse(
-        io.BytesIO(pdf),
-        as_attachment=True,
-        filename=f"8D-{problem.number}-{language}.pdf",
-        content_type="application/pdf",
-    )
-
-
-@permission_required("issues.view_meeting", raise_exception=True)
-@needs_the_font
-def meeting_minutes_pdf(request, pk: int):
-    """A meeting's minutes on A4, shown in the browser; ?language=en|zh-hans (default: the reader's
-    language). A running meeting prints too, marked as in progress. The agenda holds the items
-    whose problem the reader may see, as the minutes page does."""
-    meeting = get_object_or_404(visible_meetings(request.user).select_related("plant", "workshop"), pk=pk)
-    language = request.GET.get("language") or _reader_language()
-    if language not in MINUTES_LANGUAGES:
-        return HttpResponseBadRequest(
-            _("The minutes' language is en or zh-hans."), content_type="text/plain; charset=utf-8"
-        )
-    with translation.override(language):
-        pdf = render_minutes(minutes_data(meeting, user=request.user), language)
-    place = "-".join(filter(None, [meeting.plant.code, meeting.workshop.code if meeting.workshop else ""]))
-    return FileResponse(
-        io.BytesIO(pdf),
-        as_attachment=False,
-        filename=f"qrqc-minutes-{place}-{meeting.day:%Y-%m-%d}.pdf",
-        content_type="application/pdf",
     )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from issues.common.people import PersonField
-from issues.eightd import CHECKLIST, NOT_APPLICABLE, UPDATED, checklist_errors
+from issues.eightd.rules import CHECKLIST, DOCUMENTS, NOT_APPLICABLE, UPDATED, checklist_errors, checklist_from
 from issues.models import CauseFamily
 
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -47,12 +47,6 @@ IS_IS_NOT_DIMENSIONS = [
     ("how_many", _("How many")),
     ("who", _("Who")),
 ]
-DOCUMENTS = {
-    "pfmea": _("PFMEA"),
-    "dfmea": _("DFMEA"),
-    "control_plan": _("Control plan"),
-    "work_instruction": _("Work instruction"),
-}
 
 
 class SectionForm(forms.Form):
@@ -275,18 +269,6 @@ def _checklist_fields() -> dict[str, forms.Field]:
 
 # Declared fields (not added in __init__) so the printout and the editor see them in base_fields.
 D7Form = type("D7Form", (D7Base,), {"__module__": __name__, **_checklist_fields()})
-
-
-def checklist_from(content: dict) -> dict[str, dict]:
-    """The D7 document checklist (issues.eightd.checklist_errors) out of D7's answer."""
-    return {
-        item: {
-            "status": content.get(f"{item}_status") or "",
-            "reference": content.get(f"{item}_reference") or "",
-            "reason": content.get(f"{item}_reason") or "",
-        }
-        for item in CHECKLIST
-    }
 
 
 # D8 ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The 8D report on paper for the customer (DESIGN.md "Printouts", issue #4).
 
 `render_eightd(data, language)` turns plain data (EightDPrint, built from the database by
-issues.pdf_views.eightd_print_data) into PDF bytes with reportlab platypus. No ORM and no
+issues.eightd.print_data.eightd_print_data) into PDF bytes with reportlab platypus. No ORM and no
 clock: the printed date comes in the data. The only outside input is the CJK font
 (issues.common.pdf_font, settings.QRQC_PDF_FONT), used for every text so Chinese and Latin share one
 embedded face.

@@ -12,12 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from issues import lessons, solving
 from issues.common import rights
 from issues.common.export import lesson_rows
-from issues.common.filters import LessonFilter
 from issues.common.lists import Export, list_page
 from issues.common.scope import visible_lines, visible_problems
+from issues.eightd import lessons, solving
+from issues.eightd.filters import LessonFilter
 from issues.models import EightDReport, Problem, Section
 from issues.problems.lifecycle import TransitionRefused
 
@@ -136,4 +136,4 @@ def eightd_copy(request, pk: int):
             _("Nothing was copied from %(number)s: its sections are empty, or these are already submitted.")
             % {"number": number},
         )
-    return redirect("eightd_report", pk=report.problem.pk)
+    return redirect("eightd:report", pk=report.problem.pk)
