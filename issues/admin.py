@@ -454,7 +454,7 @@ class AttendanceInline(ScopedInline, admin.TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(PlantScopedAdmin):
-    """Meetings are started, run and ended in the app (issues.meeting); here they are read, and
+    """Meetings are started, run and ended in the app (issues.meetings.meeting); here they are read, and
     the general notes and the sign-in sheet can be corrected, with history."""
 
     list_display = ["day", "plant", "workshop", "chair", "state", "started_at", "minutes"]
@@ -473,7 +473,7 @@ class MeetingAdmin(PlantScopedAdmin):
         return _("%(minutes)d min") % {"minutes": round(meeting.duration.total_seconds() / 60)}
 
     def has_add_permission(self, request):
-        return False  # started from the meeting page (issues.meeting)
+        return False  # started from the meeting page (issues.meetings.meeting)
 
     def has_delete_permission(self, request, obj=None):
         return False  # the minutes are a record (QMS records, DOMAIN.md §5)

@@ -257,7 +257,7 @@ CELERY_TIMEZONE = "UTC"
 QRQC_SWEEP_SECONDS = env_int("QRQC_SWEEP_SECONDS", 2)
 QRQC_SWEEP_STALE_SECONDS = env_int("QRQC_SWEEP_STALE_SECONDS", 60)
 QRQC_KICK_SWEEP = env_bool("QRQC_KICK_SWEEP", True)  # sweep right after intake instead of at the next beat
-# After intake a worker draws the Q charts the new problem changed (issues.tasks.schedule_qcharts).
+# After intake a worker draws the Q charts the new problem changed (issues.qchart.tasks.schedule_qcharts).
 # Only with a cache the worker shares with the site (Redis): a local-memory cache is per process.
 QRQC_DRAW_QCHARTS_AHEAD = env_bool("QRQC_DRAW_QCHARTS_AHEAD", bool(REDIS_URL))
 QRQC_QCHART_DELAY_SECONDS = env_int("QRQC_QCHART_DELAY_SECONDS", 5)  # problems logged meanwhile: one drawing

@@ -12,7 +12,9 @@ admin.site.index_title = _("Plant settings")
 urlpatterns = [
     path("", include("issues.problems.urls")),
     path("", include("issues.eightd.urls")),
-    path("", include("issues.urls")),
+    path("", include("issues.board.urls")),
+    path("", include("issues.qchart.urls")),
+    path("", include("issues.meetings.urls")),
     path("", include("escalation.urls")),
     path("", include("escalation.inbox.urls")),
     path("login/", LoginView.as_view(), name="login"),

@@ -2,14 +2,12 @@
 reader's places and people as the choices, and a day range on a date field."""
 
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from issues.common.scope import scope_filter, visible_plants
-from issues.models import FailureMode, Line, Meeting, Plant, Workshop
+from issues.models import FailureMode, Line, Plant, Workshop
 
 
 def plant_choices(request):
@@ -98,23 +96,3 @@ class DayRangeFilter(django_filters.DateFromToRangeFilter):
         if value:
             value = slice(value.start and value.start.date(), value.stop and value.stop.date())
         return super().filter(qs, value)
-
-
-# --- past QRQC meetings (issue #5) ----------------------------------------------------------
-class MeetingFilter(django_filters.FilterSet):
-    plant = IdsFilter(label=_("Plant"), queryset=plant_choices, distinct=False)
-    workshop = IdsFilter(label=_("Workshop"), queryset=plant_workshop_choices, distinct=False)
-    # Two date filters, not a DateFromToRangeFilter: that one turns dates into midnights in the
-    # active (plant) zone, which a DateField then reads in UTC, a day early east of Greenwich.
-    day_after = django_filters.DateFilter(
-        label=_("Held from"), field_name="day", lookup_expr="gte", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    day_before = django_filters.DateFilter(
-        label=_("Held until"), field_name="day", lookup_expr="lte", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    chair = PeopleFilter(label=_("Chair"), queryset=people_choices, distinct=False)
-    state = django_filters.ChoiceFilter(label=_("State"), choices=Meeting.State.choices)
-
-    class Meta:
-        model = Meeting
-        fields = ["plant", "workshop", "day_after", "day_before", "chair", "state"]

@@ -7,7 +7,7 @@ clock: the printed date comes in the data. The only outside input is the CJK fon
 embedded face.
 
 The page machinery (font, styles, header block, bars, "page X of Y" footer, build_a4) is
-shared with the other printouts (issues.minutes).
+shared with the other printouts (issues.meetings.minutes).
 
 Languages: "en", "zh-hans", or "both" (our labels as "English / 中文"); what people typed is
 printed as typed."""

@@ -196,7 +196,7 @@ class Problem(models.Model):
             )
         ]
         indexes = [
-            # Also the Q chart's counts per day and month (issues.qchart_data): with grade and status
+            # Also the Q chart's counts per day and month (issues.qchart.data): with grade and status
             # in the index PostgreSQL counts a year of a plant's problems without reading the table.
             models.Index(fields=["plant", "-occurred_at"], include=["grade", "status"], name="problem_plant_occurred"),
             models.Index(fields=["line", "failure_mode", "cause_family", "occurred_at"], name="problem_recurrence"),
@@ -206,7 +206,7 @@ class Problem(models.Model):
                 fields=["escalate_at"], name="problem_escalate_at_due", condition=Q(escalate_at__isnull=False)
             ),
             models.Index(fields=["alarm_at"], name="problem_alarm_at_due", condition=Q(alarm_at__isnull=False)),
-            # The daily board (issues.board.board_query): open problems plus those that occurred or
+            # The daily board (issues.board.queries.board_query): open problems plus those that occurred or
             # closed in the past 24 hours, found by a BitmapOr of these three instead of reading the
             # plant's whole history (bench/board.py: 150 ms -> 5 ms per query at 100k problems).
             # Cancelled ones are left out of the first: at 1 % of the history they were most of its rows.

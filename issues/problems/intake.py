@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -15,10 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from escalation import ladder
 from escalation import tasks as escalation_tasks
 from escalation.policies import plan_for
-from issues import tasks as issues_tasks
 from issues.grading import rules as grading
 from issues.grading.thresholds import as_grading_table, current_table
 from issues.models import FailureMode, Line, Problem, ProblemCounter, ProblemPhoto, Shift
+from issues.problems.signals import problem_logged
 
 
 @dataclass
@@ -213,7 +212,7 @@ def _store(report: Report, reporter, idempotency_key: str, fingerprint: str, pho
     )
     # A problem logged late may already owe several tiers: sweep now, not at the next beat.
     transaction.on_commit(escalation_tasks.kick)
-    transaction.on_commit(functools.partial(issues_tasks.schedule_qcharts, plant, report.occurred_at))
+    problem_logged.send(sender=Problem, problem=problem)
     if photos:
         ProblemPhoto.objects.filter(pk__in=[photo.pk for photo in photos], problem__isnull=True).update(problem=problem)
     return problem

@@ -1,5 +1,5 @@
 """The daily QRQC board's query layer: which problems are on it, their order, and the colour
-of each step (issues.board)."""
+of each step (issues.board.queries)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues.board import (
+from issues.board.queries import (
     BoardEntry,
     board_counts,
     board_entries,

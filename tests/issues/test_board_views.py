@@ -1,4 +1,4 @@
-"""The daily QRQC board's pages (issues.board_views): the board with its filters in the URL,
+"""The daily QRQC board's pages (issues.board.views): the board with its filters in the URL,
 its live fragment, and TV mode with its rotating pages and stalled-escalation banner."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalation.models import SweepRun
-from issues.board_views import tv_turn
+from issues.board.views import tv_turn
 from issues.models import Problem
 from issues.problems import lifecycle
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import copied, graded_problem
 
-BOARD, LIVE, TV, TV_ROWS, FILTERS = "board", "board_live", "board_tv", "board_tv_rows", "board_filters"
+BOARD, LIVE, TV, TV_ROWS, FILTERS = "board:index", "board:live", "board:tv", "board:tv_rows", "board:filters"
 PAGES = (BOARD, LIVE, TV, TV_ROWS)
 ROW = re.compile(r'data-testid="(?:board|tv)-row" data-number="([^"]+)"')
 

@@ -17,7 +17,7 @@ from issues.grading.thresholds import current_table
 from issues.models import Problem, ProblemPhoto, Station
 from issues.problems.intake import Report, report_problem, shift_at
 from issues.problems.photos import resized_jpeg, store_photo
-from issues.tasks import purge_abandoned_photos
+from issues.problems.tasks import purge_abandoned_photos
 
 pytestmark = pytest.mark.django_db
 

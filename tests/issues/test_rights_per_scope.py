@@ -234,7 +234,7 @@ def test_a_meeting_is_chaired_by_a_chair_role_over_its_workshop_or_plant(
     client = as_user(_people(plants)[persona])
 
     started = {
-        place: client.post(reverse("meeting_start"), {"plant": sz1.plant.pk, **workshop}).status_code
+        place: client.post(reverse("meetings:start"), {"plant": sz1.plant.pk, **workshop}).status_code
         for place, workshop in (
             ("plant", {}),
             ("assembly", {"workshop": sz1.assembly.pk}),
@@ -262,13 +262,13 @@ def test_the_chair_of_a_workshop_meeting_confirms_no_closure_the_quality_departm
     Problem.objects.filter(pk=problem.pk).update(cause_note="Worn tool", closure_checklist=NOT_APPLICABLE_CHECKLIST)
     client = as_user(director_and_xa2_engineer)
     started = client.post(
-        reverse("meeting_start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
+        reverse("meetings:start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
     )
     meeting = Meeting.objects.get()
     item = AgendaItem.objects.get(meeting=meeting, problem=problem)
 
-    decided = client.post(reverse("meeting_item", args=[meeting.pk, item.pk, "decision"]), {"decision": "Close it"})
-    confirmed = client.post(reverse("meeting_item", args=[meeting.pk, item.pk, "closure"]))
+    decided = client.post(reverse("meetings:item", args=[meeting.pk, item.pk, "decision"]), {"decision": "Close it"})
+    confirmed = client.post(reverse("meetings:item", args=[meeting.pk, item.pk, "closure"]))
 
     assert started.status_code == decided.status_code == 302  # they chair it
     assert confirmed.status_code == 400
@@ -284,9 +284,9 @@ def test_a_chair_role_whose_group_lost_the_right_chairs_nothing_even_with_anothe
     client = as_user(director_and_xa2_engineer)
 
     sz1_assembly = client.post(
-        reverse("meeting_start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
+        reverse("meetings:start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
     )
-    xa2_plant = client.post(reverse("meeting_start"), {"plant": plants["xa2"].plant.pk})
+    xa2_plant = client.post(reverse("meetings:start"), {"plant": plants["xa2"].plant.pk})
 
     assert (sz1_assembly.status_code, xa2_plant.status_code) == (403, 302)
     assert list(Meeting.objects.values_list("plant__code", "workshop")) == [("xa2", None)]

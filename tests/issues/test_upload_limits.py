@@ -203,7 +203,7 @@ def test_the_content_length_is_read_as_django_reads_it(header, length):
         ("eightd:attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
         ("api:grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
         ("api:problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
-        ("meeting_start", False, "QRQC_REQUEST_MAX_BYTES"),
+        ("meetings:start", False, "QRQC_REQUEST_MAX_BYTES"),
         (None, False, "QRQC_REQUEST_MAX_BYTES"),
     ],
 )

@@ -5,51 +5,41 @@ grade and the month's Pareto charts of failure modes and categories.
     /qchart/?workshop=3&month=2026-11            the calendar of a month
     /qchart/?plant=1&day=2026-11-21              a day's problems under the calendar
 
-Everything is counted in the database (issues.qchart_data) and drawn by issues.qchart, so the
+Everything is counted in the database (issues.qchart.data) and drawn by issues.qchart.charts, so the
 page costs the same queries for 5 problems as for 100,000. Counts only include problems the
 reader may see. A day link asked for by htmx returns the calendar section alone."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
-import reportlab
-from django.conf import settings
 from django.contrib.auth.decorators import permission_required
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import path, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from issues import qchart, qchart_data
-from issues.common.pdf_font import chart_font
 from issues.common.scope import scope_of, visible_lines
 from issues.models import Line, Plant, Problem, Workshop
 from issues.problems.flags import flag
 from issues.problems.links import problem_url_format
+from issues.qchart import charts as qchart
+from issues.qchart import data as qchart_data
+from issues.qchart import drawing
+from issues.qchart.drawing import month_param
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 FIRST_YEAR = 2000  # no plant logged problems earlier; also keeps month arithmetic far from year 1 and 9999
-PARETO_BARS = 10
-CHART_CACHE_SECONDS = 7 * 24 * 3600
-# Part of every cached chart's key: a deploy with other chart code or another reportlab draws anew.
-CHART_CODE = (hashlib.sha256(Path(qchart.__file__).read_bytes()).hexdigest(), reportlab.Version)
-
-logger = logging.getLogger(__name__)
 
 
 # The legend's words, also each day cell's tooltip (DOMAIN.md §5: general / important or critical).
@@ -255,11 +245,7 @@ def _month_and_day(request, today: dt.date, notices: list[str]) -> tuple[int, in
 
 
 def _url(subject: Subject, **params) -> str:
-    return f"{reverse('qchart')}?{urlencode({**subject.query, **params})}"
-
-
-def _month_param(year: int, month: int) -> str:
-    return f"{year}-{month:02d}"
+    return f"{reverse('qchart:index')}?{urlencode({**subject.query, **params})}"
 
 
 def _subjects(workshops: list[Workshop], current: Subject, month: str) -> list[dict]:
@@ -283,98 +269,6 @@ def _subjects(workshops: list[Workshop], current: Subject, month: str) -> list[d
             }
         )
     return list(groups.values())
-
-
-def _charts(problems, year: int, month: int, zone, by_month: dict) -> dict:
-    """The three SVG charts under the calendar (one more aggregate query, for the Paretos)."""
-    months = qchart.last_12_months(dt.date(year, month, 1))
-    start = qchart_data.month_start(year, month, zone)
-    end = qchart_data.month_start(*qchart.next_month(year, month), zone)
-    shown = _month_param(year, month)
-    modes, categories = qchart_data.pareto_counts(problems, start, end, chinese=(get_language() or "").startswith("zh"))
-    without_mode = modes.pop("", 0)
-    titles = {
-        "months": _("Problems per month by grade"),
-        "modes": _("Failure modes, %(month)s") % {"month": shown},
-        "categories": _("Categories, %(month)s") % {"month": shown},
-    }
-    screen = qchart.SCREEN
-    charts = {
-        "months": (qchart.monthly_bars, (months, by_month, titles["months"], screen), {}),
-        "modes": (
-            qchart.pareto_chart,
-            (qchart.pareto(modes, limit=PARETO_BARS), titles["modes"], screen),
-            {"empty": _("No failure mode recorded") if without_mode else ""},
-        ),
-        "categories": (qchart.pareto_chart, (qchart.pareto(categories), titles["categories"], screen), {}),
-    }
-    svgs, drawn = _svgs(charts, titles)
-    return {"charts": svgs, "without_mode": without_mode, "charts_drawn": drawn}
-
-
-def _canonical(value):
-    """`value` with every dict as its sorted items: the same counts fetched in another row order
-    make the same cache key."""
-    if isinstance(value, dict):
-        return sorted((_canonical(key), _canonical(item)) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    return value
-
-
-def _svgs(charts: dict, titles: dict[str, str]) -> tuple[dict[str, str], int]:
-    """Each chart as inline SVG. Drawing one costs 15–40 ms of reportlab (renderSVG builds a DOM
-    of a thousand nodes), more than the rest of the page, so the SVG is cached under a digest of
-    everything it is drawn from: a new problem changes the counts and so the key, nothing is
-    ever stale, and a shop-floor screen reloading the same month draws nothing. A worker draws
-    them ahead after each new problem (draw_ahead). Also returns how many it had to draw."""
-    # The font drawn with is part of the key too: charts drawn with the fallback while the font
-    # file was missing are drawn anew once it is back, and another font file draws anew.
-    code = (*CHART_CODE, chart_font().identity)
-    keys = {
-        name: "qchart-svg:"
-        + hashlib.sha256(repr(_canonical((code, name, make.__name__, args, kwargs))).encode()).hexdigest()
-        for name, (make, args, kwargs) in charts.items()
-    }
-    try:
-        found = cache.get_many(list(keys.values()))
-    except Exception:  # a cache that is down costs drawing time, never the page
-        logger.warning("Q chart: cache unavailable, drawing the charts", exc_info=True)
-        found = {}
-    svgs, drawn = {}, {}
-    for name, (make, args, kwargs) in charts.items():
-        svg = found.get(keys[name])
-        if svg is None:
-            svg = drawn[keys[name]] = qchart.inline_svg(make(*args, **kwargs), f"qchart-{name}", titles[name])
-        svgs[name] = svg
-    if drawn:
-        try:
-            cache.set_many(drawn, CHART_CACHE_SECONDS)
-        except Exception:
-            logger.warning("Q chart: cache unavailable, charts not kept", exc_info=True)
-    return svgs, len(drawn)
-
-
-def draw_ahead(plant: Plant, year: int, month: int) -> int:
-    """Draw and keep the charts of a month for `plant` and each of its workshops in every
-    language, as they are shown to a reader who sees all of them (the cache key is what is
-    drawn, so everyone whose chart counts the same problems finds them too). Run by a worker
-    after a problem is logged (issues.tasks.draw_qcharts): the next reader does not wait for
-    reportlab. Returns the number of charts drawn; 0 when all were kept already."""
-    zone = plant.zone
-    whole = Problem.objects.filter(plant_id=plant.pk)
-    subjects = [whole] + [
-        whole.filter(line_id__in=[line.pk for line in workshop.lines.all()])
-        for workshop in plant.workshops.prefetch_related("lines")
-        if workshop.lines.all()
-    ]
-    drawn = 0
-    for problems in subjects:
-        _by_day, by_month = qchart_data.calendar_counts(problems, year, month, zone)
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                drawn += _charts(problems, year, month, zone, by_month)["charts_drawn"]
-    return drawn
 
 
 def _summary(weeks: list[list[qchart.Day | None]]) -> dict:
@@ -416,7 +310,7 @@ def qchart_page(request):
     # A line-scoped operator looking at the plant's chart sees only their own lines' problems: say so.
     whole = scope.everything or subject.plant.pk in scope.plant_ids
     whole = whole or (subject.workshop is not None and subject.workshop.pk in scope.workshop_ids)
-    shown = _month_param(year, month)
+    shown = month_param(year, month)
     this_month = (today.year, today.month)
     after = qchart.next_month(year, month)
     list_query = {**subject.query}
@@ -438,8 +332,8 @@ def qchart_page(request):
         "day_list_url": f"{reverse('problems:list')}?{urlencode(list_query)}",
         "scope_query": urlencode(subject.query),
         "month_url": _url(subject, month=shown),
-        "previous_url": _url(subject, month=_month_param(*qchart.previous_month(year, month))),
-        "next_url": _url(subject, month=_month_param(*after)) if after <= this_month else "",
+        "previous_url": _url(subject, month=month_param(*qchart.previous_month(year, month))),
+        "next_url": _url(subject, month=month_param(*after)) if after <= this_month else "",
         "this_month_url": _url(subject) if (year, month) != this_month else "",
         "partial_scope": not whole,
     }
@@ -448,7 +342,7 @@ def qchart_page(request):
         # The same address answers a fragment or the page: a browser must not cache one for the other.
         patch_vary_headers(response, ["HX-Request"])
         return response
-    context.update(_charts(problems, year, month, zone, by_month), summary=_summary(weeks))
+    context.update(drawing.month_charts(problems, year, month, zone, by_month), summary=_summary(weeks))
     last_day = dt.date(*after, 1) - dt.timedelta(days=1)
     month_query = {**subject.query, "occurred_after": f"{shown}-01", "occurred_before": last_day.isoformat()}
     context["month_list_url"] = f"{reverse('problems:list')}?{urlencode(month_query)}"
@@ -456,6 +350,3 @@ def qchart_page(request):
     response = render(request, "issues/qchart/page.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-urlpatterns = [path("qchart/", qchart_page, name="qchart")]

@@ -1,6 +1,6 @@
 """The daily QRQC meeting's pages (issue #5): the list of meetings with "Start today's meeting",
 the running meeting (agenda with the chair's inline decisions, sign-in sheet, timer), and the
-minutes. The verbs are in issues.meeting; these views parse, check and render.
+minutes. The verbs are in issues.meetings.meeting; these views parse, check and render.
 
 Rights: a meeting outside the reader's scope is a 404; acting on it without chairing it, a 403
 (a person may still sign themselves in). Inline updates are htmx posts answered with the
@@ -12,30 +12,32 @@ page again as a 400.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, re_path, reverse
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from issues import agenda
-from issues import meeting as verbs
-from issues import meeting_pages as pages
-from issues.common.filters import MeetingFilter
 from issues.common.lists import list_page
 from issues.common.people import people_of
+from issues.common.printing import needs_the_font, reader_language
 from issues.common.scope import visible_plants
 from issues.eightd.steps import STEPS
-from issues.meeting import MeetingRefused, NotChair
-from issues.minutes import minutes_data
+from issues.meetings import agenda, pages
+from issues.meetings import meeting as verbs
+from issues.meetings.filters import MeetingFilter
+from issues.meetings.meeting import MeetingRefused, NotChair, visible_meetings
+from issues.meetings.minutes import LANGUAGES as MINUTES_LANGUAGES
+from issues.meetings.minutes import minutes_data, render_minutes
 from issues.models import AgendaItem, Attendance, Meeting
 from issues.problems.forms import AssignOwnerForm
 
@@ -92,13 +94,13 @@ def _page_context(request, meeting: Meeting, now: dt.datetime, *, error_item: pa
 def meeting_detail(request, pk: int):
     meeting = _meeting(request, pk)
     if meeting.state == Meeting.State.ENDED:
-        return redirect("meeting_minutes", pk=meeting.pk)
+        return redirect("meetings:minutes", pk=meeting.pk)
     return render(request, "issues/meeting/detail.html", _page_context(request, meeting, timezone.now()))
 
 
 @permission_required("issues.view_meeting", raise_exception=True)
 def meeting_minutes(request, pk: int):
-    """The meeting's record, as issues.minutes reads it for the printout too: problems as they
+    """The meeting's record, as issues.meetings.minutes reads it for the printout too: problems as they
     stood when the meeting ended, decisions, closures confirmed, the sign-in sheet."""
     meeting = _meeting(request, pk)
     record = minutes_data(meeting, user=request.user)
@@ -194,11 +196,11 @@ def meeting_start(request):
         raise PermissionDenied from refusal
     except MeetingRefused as refusal:
         messages.error(request, str(refusal))
-        return redirect("meeting_list")
+        return redirect("meetings:list")
     if meeting.state == Meeting.State.ENDED:
         messages.info(request, _("Today's meeting has already ended; here are its minutes."))
-        return redirect("meeting_minutes", pk=meeting.pk)
-    return redirect("meeting_detail", pk=meeting.pk)
+        return redirect("meetings:minutes", pk=meeting.pk)
+    return redirect("meetings:detail", pk=meeting.pk)
 
 
 @require_POST
@@ -218,7 +220,7 @@ def meeting_refresh(request, pk: int):
             messages.success(request, text % {"count": len(added)})
         else:
             messages.info(request, _("The agenda is up to date."))
-    return redirect("meeting_detail", pk=meeting.pk)
+    return redirect("meetings:detail", pk=meeting.pk)
 
 
 @require_POST
@@ -228,7 +230,7 @@ def meeting_end(request, pk: int):
     _require_chair(request.user, meeting)
     verbs.end_meeting(meeting, user=request.user, notes=request.POST.get("notes", "")[:5000])
     messages.success(request, _("The meeting has ended."))
-    return redirect("meeting_minutes", pk=meeting.pk)
+    return redirect("meetings:minutes", pk=meeting.pk)
 
 
 # --- the chair's decisions on an item -------------------------------------------------------
@@ -291,10 +293,10 @@ def _item_answer(request, meeting: Meeting, item_pk: int, *, error: MeetingRefus
         return render(request, "issues/meeting/_item.html", context)
     if error is None:
         messages.success(request, done)
-        return redirect(reverse("meeting_detail", args=[meeting.pk]) + f"#item-{item_pk}")
+        return redirect(reverse("meetings:detail", args=[meeting.pk]) + f"#item-{item_pk}")
     if meeting.state == Meeting.State.ENDED:
         messages.error(request, str(error))
-        return redirect("meeting_minutes", pk=meeting.pk)
+        return redirect("meetings:minutes", pk=meeting.pk)
     context = _page_context(request, meeting, timezone.now(), error_item=row)
     return render(request, "issues/meeting/detail.html", context, status=400)
 
@@ -334,11 +336,11 @@ def _sheet_answer(request, meeting: Meeting, *, error: MeetingRefused | None, do
         return render(request, "issues/meeting/_sheet.html", context)
     if error is None:
         messages.success(request, done)
-        return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#sheet")
+        return redirect(reverse("meetings:detail", args=[meeting.pk]) + "#sheet")
     meeting.refresh_from_db(fields=["state"])
     if meeting.state == Meeting.State.ENDED:
         messages.error(request, str(error))
-        return redirect("meeting_minutes", pk=meeting.pk)
+        return redirect("meetings:minutes", pk=meeting.pk)
     context = _page_context(request, meeting, timezone.now())
     context.update(sheet_error=str(error), error_row=error_row)
     return render(request, "issues/meeting/detail.html", context, status=400)
@@ -398,19 +400,24 @@ def meeting_guest(request, pk: int):
     return _sheet_answer(request, meeting, error=None, done=done % {"name": pages.person_name(person)})
 
 
-urlpatterns = [
-    path("meetings/", meeting_list, name="meeting_list"),
-    path("meetings/start/", meeting_start, name="meeting_start"),
-    path("meetings/<int:pk>/", meeting_detail, name="meeting_detail"),
-    path("meetings/<int:pk>/minutes/", meeting_minutes, name="meeting_minutes"),
-    path("meetings/<int:pk>/refresh/", meeting_refresh, name="meeting_refresh"),
-    path("meetings/<int:pk>/end/", meeting_end, name="meeting_end"),
-    path("meetings/<int:pk>/sign-in/", meeting_sign_in, name="meeting_sign_in"),
-    path("meetings/<int:pk>/guests/", meeting_guest, name="meeting_guest"),
-    path("meetings/<int:pk>/attendance/<int:row_pk>/", meeting_attendance, name="meeting_attendance"),
-    re_path(
-        rf"^meetings/(?P<pk>[0-9]+)/items/(?P<item_pk>[0-9]+)/(?P<action>{'|'.join(ACTIONS)})/$",
-        meeting_item,
-        name="meeting_item",
-    ),
-]
+@permission_required("issues.view_meeting", raise_exception=True)
+@needs_the_font
+def meeting_minutes_pdf(request, pk: int):
+    """A meeting's minutes on A4, shown in the browser; ?language=en|zh-hans (default: the reader's
+    language). A running meeting prints too, marked as in progress. The agenda holds the items
+    whose problem the reader may see, as the minutes page does."""
+    meeting = get_object_or_404(visible_meetings(request.user).select_related("plant", "workshop"), pk=pk)
+    language = request.GET.get("language") or reader_language()
+    if language not in MINUTES_LANGUAGES:
+        return HttpResponseBadRequest(
+            _("The minutes' language is en or zh-hans."), content_type="text/plain; charset=utf-8"
+        )
+    with translation.override(language):
+        pdf = render_minutes(minutes_data(meeting, user=request.user), language)
+    place = "-".join(filter(None, [meeting.plant.code, meeting.workshop.code if meeting.workshop else ""]))
+    return FileResponse(
+        io.BytesIO(pdf),
+        as_attachment=False,
+        filename=f"qrqc-minutes-{place}-{meeting.day:%Y-%m-%d}.pdf",
+        content_type="application/pdf",
+    )

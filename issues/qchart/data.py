@@ -17,7 +17,7 @@ from django.db.models import Count, F, Func, IntegerField, QuerySet, Value
 from django.db.models.functions import TruncDate, TruncMonth
 
 from issues.models import Category, Problem
-from issues.qchart import last_12_months, next_month
+from issues.qchart.charts import last_12_months, next_month
 
 DAY_LIST_LIMIT = 50  # a day with more problems links to the full list
 # What the day's list shows (and lifecycle_views.flag reads): 50 whole problems with their plant,

@@ -1,6 +1,6 @@
 """The daily QRQC meeting on the ORM (DOMAIN.md §5): starting it with its agenda and sign-in
 sheet, the chair's decisions on each item, attendance, and ending it. The rules themselves
-(agenda groups and order, who is expected, the timer) are pure functions in issues.agenda.
+(agenda groups and order, who is expected, the timer) are pure functions in issues.meetings.agenda.
 
 Each verb runs in one transaction and leaves history with the user. Actions on a meeting lock
 its row first: they see whether it still runs, and two chairs' clicks on one meeting queue up.
@@ -29,12 +29,12 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from escalation.models import EscalationEvent
-from issues import agenda
 from issues.common import rights
 from issues.common.people import people_of
 from issues.common.scope import holds, scope_filter, scope_of, visible_plants
 from issues.eightd.rules import Colour
 from issues.eightd.steps import STEPS, step_colours
+from issues.meetings import agenda
 from issues.models import (
     AgendaItem,
     Attendance,

@@ -1,6 +1,6 @@
 """The daily QRQC board and its TV mode (issue #5).
 
-One row per problem of the past 24 hours and every open older one (issues.board), narrowed by
+One row per problem of the past 24 hours and every open older one (issues.board.queries), narrowed by
 the filters in the URL (issues.common.filters.BoardFilter), so a bookmarked or TV address keeps its
 scope. Open boards poll a fragment of themselves (htmx) every QRQC_BOARD_REFRESH_SECONDS: a
 new or escalated problem shows up within 10 s without a reload. The TV turns its pages itself:
@@ -26,20 +26,28 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 
 from escalation.models import LEVELS
-from issues.board import BoardEntry, BoardRow, board_counts, board_entries, board_query, latest_problem, page_rows
+from issues.board.filters import BoardFilter
+from issues.board.queries import (
+    BoardEntry,
+    BoardRow,
+    board_counts,
+    board_entries,
+    board_query,
+    latest_problem,
+    page_rows,
+)
 from issues.common.scope import visible_lines
 from issues.eightd.rules import COLOUR_LETTERS, Colour
 from issues.eightd.steps import STEP_LABELS, STEPS
 from issues.models import Category, Grade, Problem
 from issues.models.plant import bilingual_name
-from issues.problems.filters import BoardFilter
 from issues.problems.flags import age_label
 from issues.problems.links import problem_url_format
 
@@ -280,7 +288,7 @@ def _picked(request):
     match = PICK.match(request.GET["pick"])
     if match:
         query[match[1]] = match[2]
-    return redirect(f"{reverse('board')}?{query.urlencode()}" if query else reverse("board"))
+    return redirect(f"{reverse('board:index')}?{query.urlencode()}" if query else reverse("board:index"))
 
 
 def _with(query: QueryDict, name: str, value: str) -> str:
@@ -331,7 +339,9 @@ def board(request):
 def board_filters(request):
     """The filter panel, fetched when it is first opened on a board without filters."""
     filterset = BoardFilter(None, queryset=Problem.objects.none(), request=request)
-    return render(request, "_list_filters.html", {"filter": filterset, "query": "", "clear_url": reverse("board")})
+    return render(
+        request, "_list_filters.html", {"filter": filterset, "query": "", "clear_url": reverse("board:index")}
+    )
 
 
 @permission_required("issues.view_problem", raise_exception=True)
@@ -388,12 +398,3 @@ def board_tv(request):
 @permission_required("issues.view_problem", raise_exception=True)
 def board_tv_rows(request):
     return render(request, "issues/board/_tv_live.html", _tv_context(request, timezone.now()))
-
-
-urlpatterns = [
-    path("board/", board, name="board"),
-    path("board/live/", board_live, name="board_live"),
-    path("board/filters/", board_filters, name="board_filters"),
-    path("board/tv/", board_tv, name="board_tv"),
-    path("board/tv/rows/", board_tv_rows, name="board_tv_rows"),
-]

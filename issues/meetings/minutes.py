@@ -29,13 +29,13 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, Table
 
-from issues.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
 from issues.common.pdf_font import font_name
 from issues.eightd.printout import INK, MUTED, SHADE, WIDTH, Row, bar, build_a4, grid_style, info_block, para, styles
 from issues.eightd.rules import COLOUR_LETTERS, SECTIONS, Colour
 from issues.eightd.steps import STEPS, colours_of
-from issues.meeting import items_for
-from issues.meeting_pages import person_name
+from issues.meetings.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
+from issues.meetings.meeting import items_for
+from issues.meetings.pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
 
 LANGUAGES = ("en", "zh-hans")
@@ -72,7 +72,7 @@ class MinutesGroup:
 
 @dataclass(frozen=True)
 class AttendanceRow:
-    department: str  # issues.agenda.DEPARTMENTS key, "" for a guest
+    department: str  # issues.meetings.agenda.DEPARTMENTS key, "" for a guest
     department_label: str
     person: str
     role: str
@@ -247,7 +247,7 @@ def _attendance(meeting: Meeting) -> tuple[tuple[AttendanceRow, ...], tuple[Atte
 
 def minutes_data(meeting: Meeting, *, user=None, now: dt.datetime | None = None) -> Minutes:
     """The record of `meeting`, texts in the active language; with `user`, only the agenda
-    items whose problem they may see (issues.meeting.items_for). Five queries for a running
+    items whose problem they may see (issues.meetings.meeting.items_for). Five queries for a running
     meeting (the meeting, its items with their problems, the problems' 8D sections, the plant's
     solving policy, the sign-in sheet) and seven for an ended one (when it ended, the problems
     and the sections as they stood then, instead of the live sections), whatever its size."""

@@ -1,31 +1,28 @@
+"""The Q charts a new problem changed, drawn ahead by a worker for the next reader."""
+
 import datetime as dt
+import functools
 import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
-from issues.models import Plant
-from issues.problems.photos import purge_staged_photos
+from issues.models import Plant, Problem
+from issues.problems.signals import problem_logged
+from issues.qchart.drawing import draw_ahead
 from qrqc_site.celery import send_now
-
-STAGED_PHOTO_LIFETIME = dt.timedelta(days=1)
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def purge_abandoned_photos() -> int:
-    """Photos kept for a form that failed validation and was never sent again."""
-    return purge_staged_photos(timezone.now() - STAGED_PHOTO_LIFETIME)
-
-
-@shared_task(ignore_result=True)
+# Registered under the name queued messages use.
+@shared_task(ignore_result=True, name="issues.tasks.draw_qcharts")
 def draw_qcharts(plant_id: int, months: list[list[int]]) -> int:
     """The Q charts a new problem changed, drawn ahead for the next reader (see schedule_qcharts)."""
-    from issues.qchart_views import draw_ahead
-
     plant = Plant.objects.filter(pk=plant_id).first()
     return sum(draw_ahead(plant, year, month) for year, month in months) if plant else 0
 
@@ -49,3 +46,8 @@ def schedule_qcharts(plant: Plant, occurred_at: dt.datetime) -> None:
         logger.warning("Q chart: cache unavailable, no drawing ahead", exc_info=True)
         return
     send_now(draw_qcharts, plant.pk, months, countdown=delay, expires=3600, queue=settings.QRQC_QCHART_QUEUE)
+
+
+@receiver(problem_logged)
+def _draw_after_commit(sender, problem: Problem, **kwargs) -> None:
+    transaction.on_commit(functools.partial(schedule_qcharts, problem.plant, problem.occurred_at))

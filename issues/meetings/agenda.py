@@ -1,5 +1,5 @@
 """The daily QRQC meeting's rules (DOMAIN.md §5), pure: which agenda group a problem falls in,
-the agenda's order, and who is expected at the meeting. issues.meeting runs them on the ORM.
+the agenda's order, and who is expected at the meeting. issues.meetings.meeting runs them on the ORM.
 
 The agenda: first the new problems of the past 24 hours in the quality department's list
 (customer concerns, supplier concerns, line stops, repeats, scrap over target, findings of

@@ -1,6 +1,6 @@
 """The daily QRQC meeting as its pages read it (issue #5): agenda items with their board
 colours, the sign-in sheet by department, the timer, and the people one may name. One query
-per list whatever its length; issues.meeting_views renders them."""
+per list whatever its length; issues.meetings.views renders them."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from issues import agenda
-from issues import meeting as verbs
 from issues.common import rights
 from issues.common.people import people_of
 from issues.eightd.rules import COLOUR_LETTERS, Colour
 from issues.eightd.steps import STEP_LABELS, STEPS, colours_of
+from issues.meetings import agenda
+from issues.meetings import meeting as verbs
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.problems import lifecycle
 from issues.problems.flags import age_label
@@ -207,7 +207,7 @@ def steps_of(colours) -> list[Step]:
 
 
 def departments_of(rows) -> list[tuple[str, list]]:
-    """issues.minutes attendance rows (already in the sheet's order) grouped under their labels."""
+    """issues.meetings.minutes attendance rows (already in the sheet's order) grouped under their labels."""
     grouped: dict[str, list] = {}
     for row in rows:
         grouped.setdefault(row.department_label or _("Others"), []).append(row)
