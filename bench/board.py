@@ -106,13 +106,17 @@ class World:
         from issues.common.scope import assign_role
         from issues.grading.thresholds import current_table
         from issues.models import FailureMode, Line, Plant, Profile, Role, Workshop
+        from issues.plant_setup import set_up_plant
 
         self.rng = rng
         self.per_day = per_day
         users = get_user_model()
-        plant = Plant.objects.filter(code=PLANT_CODE).first() or Plant.objects.create(
-            code=PLANT_CODE, name_en="Board Bench Plant", name_zh="看板基准工厂", timezone="Asia/Shanghai"
-        )
+        plant = Plant.objects.filter(code=PLANT_CODE).first()
+        if plant is None:
+            plant = Plant.objects.create(
+                code=PLANT_CODE, name_en="Board Bench Plant", name_zh="看板基准工厂", timezone="Asia/Shanghai"
+            )
+            set_up_plant(plant)
         self.plant = plant
         for w in range(WORKSHOPS):
             workshop, _ = Workshop.objects.get_or_create(

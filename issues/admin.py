@@ -32,6 +32,7 @@ from issues.models import (
     Workshop,
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
+from issues.plant_setup import set_up_plant
 
 
 class WorkshopInline(ScopedInline, admin.TabularInline):
@@ -48,6 +49,11 @@ class ShiftInline(ScopedInline, admin.TabularInline):
 class PlantAdmin(PlantScopedAdmin):
     list_display = ["code", "name_en", "name_zh", "timezone", "recurrence_window_days"]
     inlines = [WorkshopInline, ShiftInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            set_up_plant(obj)
 
 
 class LineInline(ScopedInline, admin.TabularInline):

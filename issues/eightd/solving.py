@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from escalation import tasks as escalation_tasks
 from escalation.models import AlarmKind
+from escalation.sweep import raise_alarm
 from issues.eightd import rules as eightd
 from issues.models import EightDReport, Problem, Section
 from issues.problems import lifecycle
@@ -161,8 +162,6 @@ def return_answer(section: Section, *, user, reason: str, now: dt.datetime | Non
         EightDReport.objects.filter(pk=report.pk).update(returns=F("returns") + 1)
         report.refresh_from_db(fields=["returns"])
         if eightd.returns_alarm(report.returns):
-            from escalation.sweep import raise_alarm
-
             raise_alarm(report.problem, AlarmKind.REJECTED_TWICE, now)
         transaction.on_commit(escalation_tasks.kick)
     return section

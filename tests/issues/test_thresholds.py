@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from issues.grading.thresholds import RULE_FIELDS, current_table
 from issues.models import Plant, Problem, ThresholdTable
+from issues.plant_setup import set_up_plant
 from issues.problems.intake import IdempotencyConflict, Report, report_problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -89,6 +90,7 @@ def test_a_new_plant_gets_version_1_copied_from_the_default_template(db):
     template = ThresholdTable.objects.get(plant__isnull=True, version=1)
 
     plant = Plant.objects.create(code="np1", name_en="New Plant")
+    set_up_plant(plant)
 
     tables = list(ThresholdTable.objects.filter(plant=plant))
     assert [table.version for table in tables] == [1]

@@ -35,6 +35,7 @@ from issues.management.demo_eightd import (
 )
 from issues.management.demo_meetings import seed_meetings
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Source, Station, Workshop
+from issues.plant_setup import set_up_plant
 from issues.problems.intake import Report, report_problem
 from issues.problems.lifecycle import assign_owner, close_problem, contain, needs_eightd
 
@@ -203,6 +204,7 @@ class Command(BaseCommand):
 
     def build_plant(self) -> Plant:
         plant = Plant.objects.create(code="sz1", name_en="Suzhou Plant 1", name_zh="苏州一厂", timezone="Asia/Shanghai")
+        set_up_plant(plant)
         lines = {}
         for code, name_en, name_zh, line_specs in WORKSHOPS:
             workshop = Workshop.objects.create(plant=plant, code=code, name_en=name_en, name_zh=name_zh)
