@@ -1,7 +1,7 @@
 """The daily QRQC board and its TV mode (issue #5).
 
 One row per problem of the past 24 hours and every open older one (issues.board.queries), narrowed by
-the filters in the URL (issues.common.filters.BoardFilter), so a bookmarked or TV address keeps its
+the filters in the URL (issues.board.filters.BoardFilter), so a bookmarked or TV address keeps its
 scope. Open boards poll a fragment of themselves (htmx) every QRQC_BOARD_REFRESH_SECONDS: a
 new or escalated problem shows up within 10 s without a reload. The TV turns its pages itself:
 each fragment names the page the next poll asks for.

@@ -50,7 +50,7 @@ def rows_of(sections_: list[Section], problem: Problem, now: dt.datetime) -> lis
 
 
 def summary_context(request, problem: Problem) -> dict:
-    """The D0–D8 strip on the problem page (issues.problems.views.problem_detail): one query for the
+    """The D0–D8 strip on the problem page (issues.problems.page): one query for the
     sections; the policy and the rights only when they are needed."""
     found = list(Section.objects.filter(report__problem=problem).order_by("code"))
     if found:

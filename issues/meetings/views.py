@@ -1,6 +1,6 @@
 """The daily QRQC meeting's pages (issue #5): the list of meetings with "Start today's meeting",
 the running meeting (agenda with the chair's inline decisions, sign-in sheet, timer), and the
-minutes. The verbs are in issues.meetings.meeting; these views parse, check and render.
+minutes on the page and on paper. The verbs are in issues.meetings.meeting; these views parse, check and render.
 
 Rights: a meeting outside the reader's scope is a 404; acting on it without chairing it, a 403
 (a person may still sign themselves in). Inline updates are htmx posts answered with the

@@ -70,7 +70,7 @@ class Meeting(models.Model):
 
 
 class AgendaItem(models.Model):
-    """One problem on the agenda, under the first agenda group it falls in (issues.meetings.meeting.GROUPS);
+    """One problem on the agenda, under the first agenda group it falls in (issues.meetings.agenda.GROUPS);
     `reasons` lists every group it falls in. What the chair decided is kept here and written to
     the problem (owner, due date, board status, decision note), whose history shows it too."""
 

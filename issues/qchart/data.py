@@ -20,7 +20,7 @@ from issues.models import Category, Problem
 from issues.qchart.charts import last_12_months, next_month
 
 DAY_LIST_LIMIT = 50  # a day with more problems links to the full list
-# What the day's list shows (and lifecycle_views.flag reads): 50 whole problems with their plant,
+# What the day's list shows (and issues.problems.flags.flag reads): 50 whole problems with their plant,
 # line, owner and profile took longer to load than the rest of the page's queries.
 DAY_LIST_FIELDS = (
     *("number", "grade", "category", "title", "status", "occurred_at", "due_date", "escalation_plan"),
