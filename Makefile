@@ -42,6 +42,7 @@ test: venv-dev system-deps
 	DJANGO_ENV=test $(PY) -m ruff check .
 	DJANGO_ENV=test $(PY) -m ruff format --check .
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports --no-cache  # the import direction between packages (.importlinter)
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 format: venv-dev

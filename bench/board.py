@@ -27,10 +27,10 @@ middleware, session, view, template), `--requests` times after a warm-up:
   Q chart        /qchart/                this month's calendar and charts of the plant
   Q chart day    /qchart/?day=<today>    with today's problems listed
   Q chart drawn  /qchart/                with the chart cache bypassed: every SVG drawn. After a new
-                                         problem a worker draws the charts ahead (issues.tasks.
+                                         problem a worker draws the charts ahead (issues.qchart.tasks.
                                          draw_qcharts), so this is what a reader pays only within
                                          QRQC_QCHART_DELAY_SECONDS of it, or with no worker running
-Then the worker's own job is timed: qchart_views.draw_ahead for the plant and its 4 workshops in
+Then the worker's own job is timed: drawing.draw_ahead for the plant and its 4 workshops in
 both languages, with nothing kept yet.
 Target: p95 under 60 ms and the same number of queries at every size. The run is one process
 on the same machine as PostgreSQL: other work there (load 1m is printed) shows in the p95.
@@ -103,16 +103,20 @@ class World:
     def __init__(self, rng: random.Random, per_day: float):
         from django.contrib.auth import get_user_model
 
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import FailureMode, Line, Plant, Profile, Role, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
+        from issues.plant_setup import set_up_plant
 
         self.rng = rng
         self.per_day = per_day
         users = get_user_model()
-        plant = Plant.objects.filter(code=PLANT_CODE).first() or Plant.objects.create(
-            code=PLANT_CODE, name_en="Board Bench Plant", name_zh="看板基准工厂", timezone="Asia/Shanghai"
-        )
+        plant = Plant.objects.filter(code=PLANT_CODE).first()
+        if plant is None:
+            plant = Plant.objects.create(
+                code=PLANT_CODE, name_en="Board Bench Plant", name_zh="看板基准工厂", timezone="Asia/Shanghai"
+            )
+            set_up_plant(plant)
         self.plant = plant
         for w in range(WORKSHOPS):
             workshop, _ = Workshop.objects.get_or_create(
@@ -297,30 +301,30 @@ def pages(world: World) -> list[tuple[str, str, bool]]:
 
     today = timezone.now().astimezone(world.zone).date()
     return [
-        ("board", reverse("board"), False),
-        ("board TV rows", reverse("board_tv_rows"), False),
-        ("Q chart", reverse("qchart"), False),
-        ("Q chart day", f"{reverse('qchart')}?day={today.isoformat()}", False),
+        ("board", reverse("board:index"), False),
+        ("board TV rows", reverse("board:tv_rows"), False),
+        ("Q chart", reverse("qchart:index"), False),
+        ("Q chart day", f"{reverse('qchart:index')}?day={today.isoformat()}", False),
         # Every chart drawn: a reader faster than the worker after a new problem changed the counts.
-        ("Q chart drawn", reverse("qchart"), True),
+        ("Q chart drawn", reverse("qchart:index"), True),
     ]
 
 
 def measure(world: World, url: str, requests: int, draw: bool) -> dict:
     from django.core.cache.backends.dummy import DummyCache
 
-    from issues import qchart_views
+    from issues.qchart import drawing
 
-    kept = qchart_views.cache
+    kept = drawing.cache
     if draw:
-        qchart_views.cache = DummyCache("bench", {})
+        drawing.cache = DummyCache("bench", {})
     try:
         return _measure(world, url, requests)
     except Exception as exc:  # one broken page must not hide the others' figures
         print(f"  GET {url} failed: {exc!r}", file=sys.stderr)
         return {"error": f"{type(exc).__name__}: {exc}"[:60]}
     finally:
-        qchart_views.cache = kept
+        drawing.cache = kept
 
 
 def _measure(world: World, url: str, requests: int) -> dict:
@@ -377,19 +381,19 @@ def time_draw_ahead(world: World, runs: int = 5) -> tuple[int, list[float]]:
     from django.core.cache.backends.locmem import LocMemCache
     from django.utils import timezone
 
-    from issues import qchart_views
+    from issues.qchart import drawing
 
     today = timezone.now().astimezone(world.zone).date()
-    kept, charts, times = qchart_views.cache, 0, []
+    kept, charts, times = drawing.cache, 0, []
     try:
         for _ in range(runs):
-            qchart_views.cache = LocMemCache("bench-draw-ahead", {})
-            qchart_views.cache.clear()  # local-memory caches of one name share their store
+            drawing.cache = LocMemCache("bench-draw-ahead", {})
+            drawing.cache.clear()  # local-memory caches of one name share their store
             started = time.perf_counter()
-            charts = qchart_views.draw_ahead(world.plant, today.year, today.month)
+            charts = drawing.draw_ahead(world.plant, today.year, today.month)
             times.append((time.perf_counter() - started) * 1000)
     finally:
-        qchart_views.cache = kept
+        drawing.cache = kept
     return charts, times
 
 

@@ -2,7 +2,7 @@
 """Time and size of a 10-page 8D PDF with 12 photos (issue #4). Target: under 1 s.
 
 A standalone script, not part of the test suite, and no database: the renderer
-(issues.printout.render_eightd) is a pure function of plain data, so the script builds that
+(issues.eightd.printout.render_eightd) is a pure function of plain data, so the script builds that
 data in memory:
 
     .venv/bin/python bench/eightd_pdf.py [--runs 5] [--language both] [--keep report.pdf]
@@ -76,9 +76,9 @@ def photo_files(folder: Path, rng: random.Random) -> list[str]:
 
 
 def print_data(photos: list[str], language: str, rng: random.Random):
+    from issues.eightd.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature, text_in
+    from issues.eightd.sections import FORMS, TABLE_LABELS
     from issues.models import SectionCode
-    from issues.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature, text_in
-    from issues.sections import FORMS, TABLE_LABELS
 
     def label(field) -> str:
         return text_in(field.label, language)
@@ -190,7 +190,7 @@ def main() -> None:
 
     from django.conf import settings
 
-    from issues.printout import render_eightd
+    from issues.eightd.printout import render_eightd
 
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="qrqc-bench-pdf-") as folder:

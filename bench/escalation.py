@@ -114,9 +114,10 @@ class World:
         from django.contrib.auth import get_user_model
 
         from escalation.policies import plan_for
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import Line, Plant, Profile, Role, RoleAssignment, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
+        from issues.plant_setup import set_up_plant
 
         self.rng = rng
         user_model = get_user_model()
@@ -125,6 +126,7 @@ class World:
             plant = Plant.objects.create(
                 code=PLANT_CODE, name_en="Escalation Bench Plant", name_zh="升级基准工厂", timezone="Asia/Shanghai"
             )
+            set_up_plant(plant)
         self.plant = plant
         for w in range(WORKSHOPS):
             workshop, _ = Workshop.objects.get_or_create(

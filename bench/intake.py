@@ -168,9 +168,10 @@ class World:
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
+        from issues.common.scope import assign_role
+        from issues.grading.thresholds import current_table
         from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, Workshop
-        from issues.scope import assign_role
-        from issues.thresholds import current_table
+        from issues.plant_setup import set_up_plant
 
         self.rng = rng
         user_model = get_user_model()
@@ -179,6 +180,7 @@ class World:
             plant = Plant.objects.create(
                 code=PLANT_CODE, name_en="Bench Plant", name_zh="基准工厂", timezone="Asia/Shanghai"
             )
+            set_up_plant(plant)
         self.plant = plant
         for w in range(WORKSHOPS):
             workshop, _ = Workshop.objects.get_or_create(

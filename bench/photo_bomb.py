@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """What a photo costs the server on upload (issue #11): time and peak memory of
-issues.photos.resized_jpeg, the check and re-encoding every intake photo and 8D photo goes through.
+issues.problems.photos.resized_jpeg, the check and re-encoding every intake photo and 8D photo goes through.
 
     .venv/bin/python bench/photo_bomb.py [--runs 3]
 
@@ -80,7 +80,7 @@ def uploads_for(case: str, folder: Path) -> list[Upload]:
 def check(upload: Upload) -> str:
     from django.core.exceptions import ValidationError
 
-    from issues.photos import resized_jpeg
+    from issues.problems.photos import resized_jpeg
 
     try:
         return f"accepted, {len(resized_jpeg(upload)) // 1024} KB JPEG"

@@ -1,7 +1,7 @@
 """Escalation settings (policies with tiers, alarm rules, group webhooks) and the ledger.
 
 Settings keep their history (SimpleHistoryAdmin); settings and ledger alike are read and changed
-only where the staff member holds a role carrying the right (issues.scoped_admin).
+only where the staff member holds a role carrying the right (issues.common.scoped_admin).
 The ledger (events, notifications, delivery attempts) is evidence: it can be read, never
 added to, changed or deleted here."""
 
@@ -21,8 +21,8 @@ from escalation.models import (
     Notification,
     WebhookEndpoint,
 )
+from issues.common.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
 from issues.models import Role
-from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
 
 
 class RolesAndChannelsForm(forms.ModelForm):

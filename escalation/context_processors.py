@@ -9,12 +9,13 @@ from functools import cached_property
 
 from django.utils.functional import SimpleLazyObject
 
+from escalation.health import sweep_health
+from escalation.inbox.queries import unread_count
+
 
 class SweepHealth:
     @cached_property
     def state(self) -> dict:
-        from escalation.views import sweep_health
-
         return sweep_health()
 
     @property
@@ -34,8 +35,6 @@ def escalation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"escalation_stalled": False, "notifications_unread": 0}
-    from escalation.views import unread_count
-
     health = SweepHealth()
     return {
         "escalation_health": health,

@@ -7,15 +7,17 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from escalation.models import LEVELS, Channel, EscalationEvent, Notification
-from issues.filters import IdsFilter, _plants, _workshops
+from issues.common.filters import IdsFilter, plant_choices, workshop_choices
 
 
 class EscalationFilter(django_filters.FilterSet):
     problem = django_filters.CharFilter(
         label=_("Problem number"), field_name="problem__number", lookup_expr="icontains"
     )
-    plant = IdsFilter(label=_("Plant"), field_name="problem__plant", queryset=_plants, distinct=False)
-    workshop = IdsFilter(label=_("Workshop"), field_name="problem__line__workshop", queryset=_workshops, distinct=False)
+    plant = IdsFilter(label=_("Plant"), field_name="problem__plant", queryset=plant_choices, distinct=False)
+    workshop = IdsFilter(
+        label=_("Workshop"), field_name="problem__line__workshop", queryset=workshop_choices, distinct=False
+    )
     level = django_filters.MultipleChoiceFilter(label=_("Level"), choices=LEVELS, widget=forms.CheckboxSelectMultiple)
     kind = django_filters.MultipleChoiceFilter(
         label=_("Tier or alarm"), choices=EscalationEvent.KINDS, widget=forms.CheckboxSelectMultiple

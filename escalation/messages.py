@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from escalation import ladder
 from escalation.models import AlarmKind, EscalationEvent, NoticeKind
-from issues import eightd
+from issues.eightd import rules as eightd
 from issues.models import Section, SectionCode
 
 
@@ -124,7 +124,7 @@ def compose(event: EscalationEvent, language: str, now: dt.datetime) -> Message:
     if event.kind in NoticeKind.values:
         return compose_notice(event, language)
     problem = event.problem
-    link = settings.SITE_URL.rstrip("/") + reverse("problem_short", args=[problem.pk])
+    link = settings.SITE_URL.rstrip("/") + reverse("problems:short", args=[problem.pk])
     with translation.override(language):
         minutes = ladder.minutes_open(problem.occurred_at, now)
         values = {
@@ -158,7 +158,7 @@ def compose_notice(event: EscalationEvent, language: str) -> Message:
     # The deadline as it is now: the event holds when the notice fell due, not the deadline.
     due = Section.objects.filter(report__problem=problem, code=code).values_list("due_at", flat=True).first()
     due = timezone.localtime(due or event.due_at, problem.plant.zone)
-    link = settings.SITE_URL.rstrip("/") + reverse("eightd_section", args=[problem.pk, code])
+    link = settings.SITE_URL.rstrip("/") + reverse("eightd:section", args=[problem.pk, code])
     with translation.override(language):
         values = {
             "grade": problem.grade,

@@ -103,8 +103,8 @@ class AlarmKind(models.TextChoices):
 
 
 class NoticeKind(models.TextChoices):
-    """8D deadline notices (issues.eightd.next_notice), sent through the same ledger; the
-    event's level is issues.eightd.notice_level(section, rework round)."""
+    """8D deadline notices (issues.eightd.rules.next_notice), sent through the same ledger; the
+    event's level is issues.eightd.rules.notice_level(section, rework round)."""
 
     SECTION_DUE_SOON = "section_due_soon", _("8D answer due soon")
     SECTION_OVERDUE = "section_overdue", _("8D answer overdue")
@@ -140,7 +140,7 @@ class AlarmRule(models.Model):
 
     def clean(self) -> None:
         if self.kind in NoticeKind.values:
-            # A notice is timed by the section's deadline (issues.eightd.next_notice); minutes
+            # A notice is timed by the section's deadline (issues.eightd.rules.next_notice); minutes
             # here would also make ladder.timed_alarms fire it as a problem alarm.
             if self.after_minutes is not None:
                 raise ValidationError({"after_minutes": _("8D notices follow the section's deadline: leave empty.")})

@@ -47,7 +47,7 @@ DEFAULT_ALARMS = [
     {"kind": "unresolved_week", "after_minutes": 7 * 24 * 60, "roles": [ISC, PM], "channels": ["inapp", "sms"]},
     # a problem report rejected twice → the deputy general manager (raised by the review, not by time)
     {"kind": "rejected_twice", "after_minutes": None, "roles": [DGM], "channels": ["inapp", "sms"]},
-    # 8D deadline notices (issues.eightd.next_notice) always reach the owner and the 8D team;
+    # 8D deadline notices (issues.eightd.rules.next_notice) always reach the owner and the 8D team;
     # the roles are who is told besides them: nobody before the deadline, the section chief after.
     {"kind": "section_due_soon", "after_minutes": None, "roles": [], "channels": ["inapp", "email"]},
     {"kind": "section_overdue", "after_minutes": None, "roles": [ISC], "channels": ["inapp", "email"]},

@@ -17,7 +17,7 @@ from django.utils import timezone
 from escalation import ladder, recipients
 from escalation.models import AlarmKind, AlarmRule, EscalationEvent, NoticeKind, SweepRun
 from escalation.policy_defaults import DEFAULT_ALARMS
-from issues import eightd
+from issues.eightd import rules as eightd
 from issues.models import Problem, Section, SolvingPolicy
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def raise_alarm(problem: Problem, kind: str, now: dt.datetime | None = None) -> 
         return None  # raised before: the ledger holds it once
 
 
-# issues.eightd names a section's notices "due_soon" and "overdue"; the ledger's kinds.
+# issues.eightd.rules names a section's notices "due_soon" and "overdue"; the ledger's kinds.
 NOTICE_KINDS = {"due_soon": NoticeKind.SECTION_DUE_SOON, "overdue": NoticeKind.SECTION_OVERDUE}
 FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
 

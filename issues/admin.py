@@ -5,8 +5,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from issues import lockout_admin  # noqa: F401  (the locked log-ins page)
-from issues.facts import facts_for
+from issues.common import lockout_admin  # noqa: F401  (the locked log-ins page)
+from issues.common.scope import sync_user_groups
+from issues.common.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
+from issues.grading.facts import facts_for
+from issues.grading.thresholds import next_version
 from issues.models import (
     AgendaItem,
     Attendance,
@@ -29,9 +32,7 @@ from issues.models import (
     Workshop,
 )
 from issues.models.thresholds import RULE_SCOPE_RECURRENCE
-from issues.scope import sync_user_groups
-from issues.scoped_admin import PlantScopedAdmin, ScopedInline, ScopedModelAdmin
-from issues.thresholds import next_version
+from issues.plant_setup import set_up_plant
 
 
 class WorkshopInline(ScopedInline, admin.TabularInline):
@@ -48,6 +49,11 @@ class ShiftInline(ScopedInline, admin.TabularInline):
 class PlantAdmin(PlantScopedAdmin):
     list_display = ["code", "name_en", "name_zh", "timezone", "recurrence_window_days"]
     inlines = [WorkshopInline, ShiftInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            set_up_plant(obj)
 
 
 class LineInline(ScopedInline, admin.TabularInline):
@@ -301,7 +307,7 @@ class SolvingPolicyForm(forms.ModelForm):
 
 
 class SectionDeadlineInline(ScopedInline, admin.TabularInline):
-    """Every plant has one row per section (issues.eightd.seed_solving_policy); only the days change."""
+    """Every plant has one row per section (issues.eightd.rules.seed_solving_policy); only the days change."""
 
     model = SectionDeadline
     extra = 0
@@ -363,7 +369,7 @@ class EightDReportAdmin(PlantScopedAdmin):
         return report.problem.number
 
     def has_add_permission(self, request):
-        return False  # started from the problem page (issues.solving.start_report)
+        return False  # started from the problem page (issues.eightd.solving.start_report)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -406,7 +412,7 @@ class LessonAdmin(PlantScopedAdmin):
     readonly_fields = ["plant", "problem", "learned_on"]
 
     def has_add_permission(self, request):
-        return False  # closing an 8D writes the entry (issues.lifecycle.learn_from)
+        return False  # closing an 8D writes the entry (issues.problems.lifecycle.learn_from)
 
 
 # --- the daily QRQC meeting -----------------------------------------------------------------
@@ -454,7 +460,7 @@ class AttendanceInline(ScopedInline, admin.TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(PlantScopedAdmin):
-    """Meetings are started, run and ended in the app (issues.meeting); here they are read, and
+    """Meetings are started, run and ended in the app (issues.meetings.meeting); here they are read, and
     the general notes and the sign-in sheet can be corrected, with history."""
 
     list_display = ["day", "plant", "workshop", "chair", "state", "started_at", "minutes"]
@@ -473,7 +479,7 @@ class MeetingAdmin(PlantScopedAdmin):
         return _("%(minutes)d min") % {"minutes": round(meeting.duration.total_seconds() / 60)}
 
     def has_add_permission(self, request):
-        return False  # started from the meeting page (issues.meeting)
+        return False  # started from the meeting page (issues.meetings.meeting)
 
     def has_delete_permission(self, request, obj=None):
         return False  # the minutes are a record (QMS records, DOMAIN.md §5)

@@ -3,6 +3,7 @@ import os
 
 from celery import Celery
 from celery.worker.consumer import Consumer
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrqc_site.settings")
 
@@ -50,9 +51,7 @@ def reconnect_promptly(sender, **kwargs):
 def prepare_embedded_broker() -> None:
     """Before `make run` starts its processes: the embedded broker's file, tables and queues (a
     no-op on Redis)."""
-    from django.conf import settings
-
-    from qrqc_site import broker
+    from qrqc_site import broker  # SQLAlchemy's weight only for `make run`: a site or worker on Redis never loads it
 
     with app.connection_for_write() as connection:
         if isinstance(connection.transport, broker.Transport):

@@ -97,7 +97,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
-    "issues.lockout_app.LoginLockoutConfig",  # django-axes
+    "issues.common.lockout_app.LoginLockoutConfig",  # django-axes
     "csp",
     "issues",
     "escalation",
@@ -112,12 +112,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "issues.request_size.RequestSizeMiddleware",  # before CsrfViewMiddleware, which reads the body
+    "issues.common.request_size.RequestSizeMiddleware",  # before CsrfViewMiddleware, which reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "issues.middleware.PlantTimezoneMiddleware",
+    "issues.common.middleware.PlantTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -170,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "problems:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Language: the user's switch (cookie, also stored on the profile), else the browser's.
@@ -210,11 +210,11 @@ QRQC_PHOTO_MAX_PIXELS = env_int("QRQC_PHOTO_MAX_PIXELS", 50_000_000)
 # its first face), embedded in every PDF so Chinese renders on the customer's side too. By default
 # WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package (requirements.txt): pip brings it.
 QRQC_PDF_FONT = env_str("QRQC_PDF_FONT") or packaged_file("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc")
-# 8D attachments (issues/attachments.py): per file, and per section.
+# 8D attachments (issues/eightd/attachments.py): per file, and per section.
 QRQC_ATTACHMENT_MAX_BYTES = env_int("QRQC_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 QRQC_ATTACHMENT_MAX_COUNT = env_int("QRQC_ATTACHMENT_MAX_COUNT", 20)
 # Request bodies, refused with a 413 from their Content-Length before a byte is read
-# (issues.request_size): the intake form carries its photos, an 8D upload one file, an API
+# (issues.common.request_size): the intake form carries its photos, an 8D upload one file, an API
 # call a problem's JSON; any other request no more than Django keeps of a form in memory.
 REQUEST_MARGIN_BYTES = 1024 * 1024  # the form's other fields and the multipart framing
 QRQC_REQUEST_MAX_BYTES = env_int("QRQC_REQUEST_MAX_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)
@@ -257,7 +257,7 @@ CELERY_TIMEZONE = "UTC"
 QRQC_SWEEP_SECONDS = env_int("QRQC_SWEEP_SECONDS", 2)
 QRQC_SWEEP_STALE_SECONDS = env_int("QRQC_SWEEP_STALE_SECONDS", 60)
 QRQC_KICK_SWEEP = env_bool("QRQC_KICK_SWEEP", True)  # sweep right after intake instead of at the next beat
-# After intake a worker draws the Q charts the new problem changed (issues.tasks.schedule_qcharts).
+# After intake a worker draws the Q charts the new problem changed (issues.qchart.tasks.schedule_qcharts).
 # Only with a cache the worker shares with the site (Redis): a local-memory cache is per process.
 QRQC_DRAW_QCHARTS_AHEAD = env_bool("QRQC_DRAW_QCHARTS_AHEAD", bool(REDIS_URL))
 QRQC_QCHART_DELAY_SECONDS = env_int("QRQC_QCHART_DELAY_SECONDS", 5)  # problems logged meanwhile: one drawing
@@ -335,10 +335,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "issues.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "issues.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "issues.api.exception_handler",
+    "EXCEPTION_HANDLER": "issues.api.views.exception_handler",
     # Throttles, counted in the cache: a runaway script or a leaked token cannot take the two
     # cores from the shop floor; the answer is 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -365,11 +365,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"GradeEnum": "issues.models.thresholds.Grade"},
     # The schema and its docs list every endpoint and field: in production only for people
     # signed in (session or token); a development or test server keeps them open.
-    "SERVE_PERMISSIONS": ["issues.api_schema.SignedInInProduction"],
+    "SERVE_PERMISSIONS": ["issues.api.schema.SignedInInProduction"],
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no call to a public validator
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "issues.api_schema.document_throttling",
+        "issues.api.schema.document_throttling",
     ],
 }
 
@@ -395,8 +395,8 @@ SESSION_COOKIE_HTTPONLY = True
 # the admin (Locked log-ins), an administrator anyone (also `manage.py axes_reset_username`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked name before any password check
-    # ModelBackend's password check; permissions held per role and scope (issues.backends).
-    "issues.backends.RoleScopeBackend",
+    # ModelBackend's password check; permissions held per role and scope (issues.common.backends).
+    "issues.common.backends.RoleScopeBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # rows in the site's database, any engine
 AXES_FAILURE_LIMIT = env_int("QRQC_LOGIN_FAILURE_LIMIT", 5)
@@ -405,8 +405,8 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= dt.timedelta(0):
     raise ImproperlyConfigured("QRQC_LOGIN_FAILURE_LIMIT and QRQC_LOGIN_LOCKOUT_MINUTES must be positive")
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # typos spread over weeks never add up to a lockout
-AXES_LOCKOUT_CALLABLE = "issues.login_lockout.locked_out"
-AXES_CLIENT_IP_CALLABLE = "issues.login_lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "issues.common.login_lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "issues.common.login_lockout.client_address"
 AXES_VERBOSE = False  # no start-up line on every manage.py command; failures are still logged
 AXES_SENSITIVE_PARAMETERS: list[str] = []  # logs name the user and address (passwords stay masked)
 # No table of every successful login (address, browser) kept without end: only the failures
@@ -416,7 +416,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # Content-Security-Policy (django-csp): scripts and styles only from this site's static files,
 # no inline script, style or eval (htmx runs with allowEval off, see base.html); the Q chart's
 # inline SVG uses presentation attributes, not style attributes. The API docs page adds what
-# Swagger UI needs (issues.api_docs).
+# Swagger UI needs (issues.api.docs).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -12,6 +12,7 @@ application = get_wsgi_application()
 def refuse_uncollected_static_files() -> None:
     """Production names every static file by its hashed name, read from the manifest that
     `collectstatic` writes: without it every page would be a 500. Refuse to start instead."""
+    # Imported once get_wsgi_application() has set Django up: the storage reads the settings.
     from django.conf import settings
     from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
     from django.core.exceptions import ImproperlyConfigured

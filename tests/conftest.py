@@ -13,10 +13,11 @@ from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
 from django.utils import translation
 
-from issues.eightd import CHECKLIST
-from issues.lifecycle import close_problem, contain
+from issues.common.scope import assign_role
+from issues.eightd.rules import CHECKLIST
 from issues.models import FailureMode, Line, Plant, Profile, Role, Shift, SolvingPolicy, Workshop
-from issues.scope import assign_role
+from issues.plant_setup import set_up_plant
+from issues.problems.lifecycle import close_problem, contain
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -88,6 +89,7 @@ class Plantworld:
 
 def build_plant(code: str = "tp1", name_en: str = "Test Plant", name_zh: str = "测试工厂") -> Plantworld:
     plant = Plant.objects.create(code=code, name_en=name_en, name_zh=name_zh, timezone="Asia/Shanghai")
+    set_up_plant(plant)
     assembly = Workshop.objects.create(plant=plant, code="assembly", name_en="Assembly", name_zh="总装车间")
     machining = Workshop.objects.create(plant=plant, code="machining", name_en="Machining", name_zh="机加车间")
     return Plantworld(

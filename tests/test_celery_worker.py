@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from issues import qchart
 from issues.models import ProblemPhoto
-from issues.photos import store_photo
-from issues.tasks import purge_abandoned_photos
+from issues.problems.photos import store_photo
+from issues.problems.tasks import purge_abandoned_photos
+from issues.qchart import charts as qchart
 from tests.issues.eightd_factory import graded_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def test_a_worker_draws_the_q_charts_ahead_after_a_problem_is_logged(
     for language in ("en", "zh-hans"):
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         for query in ({}, {"workshop": world.assembly.pk}):
-            response = client.get(reverse("qchart"), query)
+            response = client.get(reverse("qchart:index"), query)
             assert response.status_code == 200
             assert response.content.count(b'data-testid="chart-') == 3
     assert drawn == [], "the worker had drawn every chart the readers asked for"

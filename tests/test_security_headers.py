@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from issues import qchart
+from issues.qchart import charts as qchart
 from tests.test_settings import PRODUCTION, run_manage
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

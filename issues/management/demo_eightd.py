@@ -1,5 +1,5 @@
 """The demo plant's 8D work (issues/management/commands/seed_demo.py): what each kind of
-problem's 8D found, did and learned, as complete answers in the shape issues.sections stores,
+problem's 8D found, did and learned, as complete answers in the shape issues.eightd.sections stores,
 and when each answer was given and reviewed."""
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def story_of(problem: Problem) -> Story:
 
 
 def answers(problem: Problem, containment: str, cast: dict, closing: dt.datetime) -> dict[str, dict]:
-    """Complete answers D0–D8, exactly as issues.sections stores a submitted answer (people
+    """Complete answers D0–D8, exactly as issues.eightd.sections stores a submitted answer (people
     as user ids, dates as ISO strings). `cast` names the team (author, reviewer, leader,
     director, specialist, inspector: users); `closing` dates D6–D8."""
     story, line = story_of(problem), problem.line

@@ -8,7 +8,7 @@ import datetime as dt
 import random
 from collections.abc import Callable
 
-from issues import meeting as meetings
+from issues.meetings import meeting as meetings
 from issues.models import Attendance, Plant
 
 MEETING_TIME = dt.time(8, 30)

@@ -1,8 +1,8 @@
-"""Seed the default threshold template from DOMAIN.md §3 (see issues/threshold_defaults.py)."""
+"""Seed the default threshold template from DOMAIN.md §3 (see issues/grading/defaults.py)."""
 
 from django.db import migrations
 
-from issues.threshold_defaults import DEFAULT_RULES, seed_default_template
+from issues.grading.defaults import DEFAULT_RULES, seed_default_template
 
 
 def seed_template(apps, schema_editor):

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from issues.eightd import seed_solving_policy
+from issues.eightd.rules import seed_solving_policy
 
 
 def seed(apps, schema_editor):

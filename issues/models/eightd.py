@@ -117,7 +117,7 @@ class Section(models.Model):
     class State(models.TextChoices):
         """todo → draft → submitted → accepted (locked) | returned → draft → submitted …;
         accepted → draft (reopened, with a reason); todo/draft/returned → not applicable
-        (with a reason) → draft. Board colour: see issues.eightd.board_colour."""
+        (with a reason) → draft. Board colour: see issues.eightd.rules.board_colour."""
 
         TODO = "todo", _("Not started")
         DRAFT = "draft", _("In progress")
@@ -210,13 +210,6 @@ class SectionAttachment(models.Model):
         return self.original_name
 
 
-class LessonQuerySet(models.QuerySet):
-    def visible_to(self, user) -> LessonQuerySet:
-        from issues.scope import visible_plants
-
-        return self.filter(plant__in=visible_plants(user).values("pk"))
-
-
 class Lesson(models.Model):
     """A closed 8D's D7 lesson, searchable by the plant (the quality department's library)."""
 
@@ -234,7 +227,6 @@ class Lesson(models.Model):
     actions = models.TextField(_("actions"), blank=True)
     learned_on = models.DateField(_("learned on"))
     history = HistoricalRecords()
-    objects = LessonQuerySet.as_manager()
 
     place_path = PlacePath(plant="plant")
 

@@ -15,7 +15,7 @@ from issues.models.problem import Problem
 
 
 class Meeting(models.Model):
-    """running → ended. The agenda is built when the meeting starts (issues.meeting) and can be
+    """running → ended. The agenda is built when the meeting starts (issues.meetings.meeting) and can be
     refreshed while it runs; an ended meeting is the minutes and changes no more."""
 
     class State(models.TextChoices):
@@ -70,7 +70,7 @@ class Meeting(models.Model):
 
 
 class AgendaItem(models.Model):
-    """One problem on the agenda, under the first agenda group it falls in (issues.meeting.GROUPS);
+    """One problem on the agenda, under the first agenda group it falls in (issues.meetings.agenda.GROUPS);
     `reasons` lists every group it falls in. What the chair decided is kept here and written to
     the problem (owner, due date, board status, decision note), whose history shows it too."""
 

@@ -1,7 +1,7 @@
 """Where a row lives: its plant, and its workshop and line where it has them.
 
 Each scoped model says it once, as ORM paths from the row (`place_path = PlacePath(...)` on
-the class). Rights are held over places (issues.scope): the same paths decide whether a role's
+the class). Rights are held over places (issues.common.scope): the same paths decide whether a role's
 scope covers one object and which rows of a queryset it covers. A model without a place
 belongs to no plant; only a superuser has rights over it.
 """

@@ -76,21 +76,6 @@ class Plant(BilingualName):
         verbose_name = _("plant")
         verbose_name_plural = _("plants")
 
-    def save(self, *args, **kwargs) -> None:
-        # Every plant must be able to grade from its first minute, whoever creates it
-        # (admin, seed, API, tests): give a new plant a copy of the default threshold table.
-        creating = self._state.adding
-        super().save(*args, **kwargs)
-        if creating:
-            from escalation.policies import seed_plant_policies
-            from issues.eightd import seed_solving_policy
-            from issues.models import SectionDeadline, SolvingPolicy
-            from issues.thresholds import copy_default_table
-
-            copy_default_table(self)
-            seed_plant_policies(self)
-            seed_solving_policy(self, SolvingPolicy, SectionDeadline)
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

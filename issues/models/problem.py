@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from issues.grading import FiredRule, Grading
+from issues.grading.rules import FiredRule, Grading
 from issues.models.place import PlacePath
 from issues.models.plant import BilingualName, Line, Plant, Shift, Station
 from issues.models.thresholds import Category, Grade, ThresholdTable
@@ -63,13 +63,6 @@ class FailureMode(BilingualName):
 
 
 class ProblemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProblemQuerySet:
-        """Problems where the user holds a role that reads them (every role does, unless an
-        admin took the right from its group)."""
-        from issues.scope import scope_of
-
-        return self.filter(scope_of(user, "issues.view_problem").q(self.model.place_path))
-
     def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
 
@@ -81,7 +74,7 @@ class ProblemQuerySet(models.QuerySet):
 
 class Problem(models.Model):
     class Status(models.TextChoices):
-        """Lifecycle; the allowed moves are issues.lifecycle.TRANSITIONS, each made by a verb there:
+        """Lifecycle; the allowed moves are issues.problems.lifecycle.TRANSITIONS, each made by a verb there:
         open → contained → analysed → acting → verifying → closed; a problem that needs no 8D
         may close from contained or analysed (with a cause note); verifying → acting when the
         actions did not work; closed → open (reopen, with a reason); any state before closed →
@@ -150,7 +143,7 @@ class Problem(models.Model):
     due_date = models.DateField(_("closure due"), null=True, blank=True)
     contained_at = models.DateTimeField(_("contained at"), null=True, blank=True)
     cause_note = models.TextField(_("cause"), blank=True)
-    # The D7 checklist the problem was closed with (issues.eightd.checklist_errors).
+    # The D7 checklist the problem was closed with (issues.eightd.rules.checklist_errors).
     closure_checklist = models.JSONField(_("closure checklist"), default=dict, blank=True)
     duplicate_of = models.ForeignKey(
         "self",
@@ -161,12 +154,12 @@ class Problem(models.Model):
         verbose_name=_("duplicate of"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    # Set by the meeting's chair for a problem without an 8D report: step -> issues.eightd.Colour
-    # (issues.board.step_colours). An 8D report's sections are the record when there is one.
+    # Set by the meeting's chair for a problem without an 8D report: step -> issues.eightd.rules.Colour
+    # (issues.eightd.steps.step_colours). An 8D report's sections are the record when there is one.
     board_status = models.JSONField(_("board status"), default=dict, blank=True)
     decision = models.TextField(_("last meeting decision"), blank=True)
     idempotency_key = models.CharField(max_length=80, blank=True, editable=False)
-    # What was reported under the key (issues.intake.report_fingerprint): the same key with
+    # What was reported under the key (issues.problems.intake.report_fingerprint): the same key with
     # other contents is refused rather than answered with this problem. Empty on older rows.
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
@@ -203,7 +196,7 @@ class Problem(models.Model):
             )
         ]
         indexes = [
-            # Also the Q chart's counts per day and month (issues.qchart_data): with grade and status
+            # Also the Q chart's counts per day and month (issues.qchart.data): with grade and status
             # in the index PostgreSQL counts a year of a plant's problems without reading the table.
             models.Index(fields=["plant", "-occurred_at"], include=["grade", "status"], name="problem_plant_occurred"),
             models.Index(fields=["line", "failure_mode", "cause_family", "occurred_at"], name="problem_recurrence"),
@@ -213,7 +206,7 @@ class Problem(models.Model):
                 fields=["escalate_at"], name="problem_escalate_at_due", condition=Q(escalate_at__isnull=False)
             ),
             models.Index(fields=["alarm_at"], name="problem_alarm_at_due", condition=Q(alarm_at__isnull=False)),
-            # The daily board (issues.board.board_query): open problems plus those that occurred or
+            # The daily board (issues.board.queries.board_query): open problems plus those that occurred or
             # closed in the past 24 hours, found by a BitmapOr of these three instead of reading the
             # plant's whole history (bench/board.py: 150 ms -> 5 ms per query at 100k problems).
             # Cancelled ones are left out of the first: at 1 % of the history they were most of its rows.

@@ -1,6 +1,6 @@
 // The meeting timer: counts up from the meeting's start every second, corrected for the device's
 // clock (the server says what time it was when it rendered). The colour follows
-// issues.agenda.timer_state: "ok" under 10 minutes, "closing" up to 15, "over" beyond.
+// issues.meetings.agenda.timer_state: "ok" under 10 minutes, "closing" up to 15, "over" beyond.
 (() => {
   const pad = (n) => String(n).padStart(2, "0");
   const stateOf = (seconds, closing, over) => (seconds < closing ? "ok" : seconds <= over ? "closing" : "over");

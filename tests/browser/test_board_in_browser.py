@@ -16,9 +16,10 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from escalation.models import SweepRun
-from issues import lifecycle, solving
-from issues.intake import Report, report_problem
+from issues.eightd import solving
 from issues.models import Problem, Role
+from issues.problems import lifecycle
+from issues.problems.intake import Report, report_problem
 from tests.browser.conftest import ARTIFACTS, PHONE, log_in, screenshot
 from tests.conftest import close_without_eightd, make_person
 

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from issues import solving
+from issues.eightd import solving
 from issues.models import Problem
 from tests.browser.conftest import PASSWORD, log_in
 from tests.browser.test_intake_in_browser import expect_form_ready, expect_preview, fill_a_class_defect

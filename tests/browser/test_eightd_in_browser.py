@@ -15,9 +15,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from issues.lifecycle import assign_owner
+from issues.eightd.solving import start_report
 from issues.models import Problem, Role, Section
-from issues.solving import start_report
+from issues.problems.lifecycle import assign_owner
 from tests.browser.conftest import ARTIFACTS, PHONE, log_in, screenshot
 from tests.conftest import make_person
 from tests.issues.eightd_factory import as_post, graded_problem, valid_content

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from escalation.dispatch import dispatch
 from escalation.models import Notification
 from escalation.sweep import sweep
-from issues.intake import Report, report_problem
+from issues.problems.intake import Report, report_problem
 from tests.browser.conftest import PHONE, log_in, screenshot
 
 pytestmark = pytest.mark.browser

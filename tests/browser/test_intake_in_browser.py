@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from issues.intake import shift_at
 from issues.models import Problem, Profile
+from issues.problems.intake import shift_at
 from tests.browser.conftest import PHONE, log_in, screenshot
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from escalation.models import EscalationEvent
-from issues.intake import Report, report_problem
 from issues.models import Role
+from issues.problems.intake import Report, report_problem
 from tests.conftest import make_person
 from tests.escalation.http_receiver import HttpReceiver
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from escalation.dispatch import dispatch
 from escalation.models import AlarmRule, EscalationEvent, EscalationPolicy, Notification, WebhookEndpoint
 from escalation.sweep import sweep
-from issues.intake import Report, report_problem
 from issues.models import Role
+from issues.problems.intake import Report, report_problem
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db

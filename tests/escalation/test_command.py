@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from escalation.models import EscalationEvent
-from issues.intake import Report, report_problem
 from issues.models import Role
+from issues.problems.intake import Report, report_problem
 from tests.conftest import make_person
 
 OCCURRED = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ from escalation import dispatch
 from escalation.channels import GatewaySMS
 from escalation.dispatch import MAX_ATTEMPTS, acknowledge, backoff, deliver_due, deliver_one, expand_events
 from escalation.models import Channel, DeliveryAttempt, EscalationEvent, Notification, WebhookEndpoint
-from issues.lifecycle import cancel_as_duplicate, contain
 from issues.models import Role
+from issues.problems.lifecycle import cancel_as_duplicate, contain
 from tests.escalation.http_receiver import Reply
 
 SECONDS = dt.timedelta(seconds=1)

@@ -37,8 +37,8 @@ from escalation import ladder
 from escalation.dispatch import backoff
 from escalation.models import Channel, DeliveryAttempt, EscalationEvent, Notification, SweepRun, WebhookEndpoint
 from escalation.policies import plan_for
-from issues.intake import Report, report_problem
 from issues.models import Problem, Role
+from issues.problems.intake import Report, report_problem
 from tests.conftest import make_person
 from tests.processes import free_port
 

@@ -16,10 +16,10 @@ from escalation import dispatch, ladder
 from escalation.messages import compose
 from escalation.models import AlarmRule, EscalationEvent, NoticeKind, Notification
 from escalation.sweep import sweep
-from issues import solving
-from issues.eightd import section_of_level
-from issues.lifecycle import assign_owner, cancel_as_duplicate, contain
+from issues.eightd import solving
+from issues.eightd.rules import section_of_level
 from issues.models import Problem, Role, Section, SectionCode
+from issues.problems.lifecycle import assign_owner, cancel_as_duplicate, contain
 from tests.concurrency import run_together
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import clean_answer, valid_content

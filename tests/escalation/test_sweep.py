@@ -13,9 +13,9 @@ from django.utils import timezone
 from escalation.models import EscalationEvent, EscalationPolicy, SweepRun
 from escalation.policies import plan_for
 from escalation.sweep import escalate_one, raise_alarm, sweep
-from issues.intake import Report, regrade, report_problem
-from issues.lifecycle import contain, reopen
 from issues.models import Problem, Role
+from issues.problems.intake import Report, regrade, report_problem
+from issues.problems.lifecycle import contain, reopen
 from tests.conftest import close_without_eightd, make_person
 
 OCCURRED = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, the day shift
@@ -438,7 +438,7 @@ def test_a_deactivated_team_leader_is_not_told_and_the_tier_falls_through(
 
 
 def test_a_person_holding_two_roles_of_a_tier_is_told_once_and_no_role_is_missing(world, reporter, team_leader):
-    from issues.scope import assign_role
+    from issues.common.scope import assign_role
 
     assign_role(team_leader, Role.QUALITY_ENGINEER, plant=world.plant, line=world.line_a1)
     log(world, reporter, "C")

@@ -12,8 +12,8 @@ import pytest
 
 from escalation.models import EscalationEvent
 from escalation.sweep import sweep
-from issues.intake import Report, report_problem
 from issues.models import Problem, Role
+from issues.problems.intake import Report, report_problem
 from tests.concurrency import run_together
 from tests.conftest import make_person
 

@@ -26,8 +26,8 @@ from openpyxl import load_workbook
 from escalation.dispatch import acknowledge, dispatch
 from escalation.models import EscalationEvent, Notification, SweepRun
 from escalation.sweep import sweep
-from issues.intake import Report, report_problem
 from issues.models import Containment, Problem, Role
+from issues.problems.intake import Report, report_problem
 from tests.conftest import close_without_eightd, make_person
 
 pytestmark = pytest.mark.django_db

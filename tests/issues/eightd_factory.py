@@ -1,4 +1,4 @@
-"""Filling an 8D report in tests: a complete answer per section (as issues.sections stores it),
+"""Filling an 8D report in tests: a complete answer per section (as issues.eightd.sections stores it),
 the POST an editor would send for it, and a whole report submitted and accepted.
 
     content = valid_content("D3", [author, reviewer])
@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from issues import sections, solving
-from issues.intake import Report, report_problem
+from issues.common.people import people_of
+from issues.eightd import sections, solving
 from issues.models import EightDReport, Problem
+from issues.problems.intake import Report, report_problem
 
 OCCURRED = dt.datetime(2025, 3, 4, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, the day shift
 DAY = "2025-03-04"
@@ -184,7 +185,7 @@ def clean_answer(problem: Problem, code: str, content: dict) -> dict:
     """`content` through the section's form, as a submit would store it; fails the test with
     the form's errors when the answer is not complete."""
     cleaned, form, formsets = sections.clean_section(
-        code, as_post(code, content), people=solving.people_of(problem.plant_id), complete=True
+        code, as_post(code, content), people=people_of(problem.plant_id), complete=True
     )
     errors = [form.errors, *(formset.errors for formset in formsets.values())]
     assert cleaned is not None, f"{code} is not complete: {errors}"

@@ -11,10 +11,10 @@ import datetime as dt
 
 from django.contrib.auth.models import Group, Permission
 
-from issues import lifecycle
-from issues.eightd import CHECKLIST
+from issues.common.scope import assign_role
+from issues.eightd.rules import CHECKLIST
 from issues.models import Problem, Role
-from issues.scope import assign_role
+from issues.problems import lifecycle
 from tests.conftest import Plantworld, build_plant, make_person
 from tests.issues.eightd_factory import OCCURRED, graded_problem
 

@@ -1,4 +1,4 @@
-"""The daily meeting's pure rules (issues/agenda.py): the group of a new problem, the follow-up
+"""The daily meeting's pure rules (issues/meetings/agenda.py): the group of a new problem, the follow-up
 groups, the agenda's order, who is expected and in which department, and the timer."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from issues import agenda
-from issues.agenda import Candidate, Entry
+from issues.meetings import agenda
+from issues.meetings.agenda import Candidate, Entry
 from issues.models import Role, Source
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)

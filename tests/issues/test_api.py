@@ -9,10 +9,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from issues.intake import Report, report_problem
+from issues.common.scope import assign_role
+from issues.grading.thresholds import copy_table, current_table
 from issues.models import FailureMode, Problem, Role, Station
-from issues.scope import assign_role
-from issues.thresholds import copy_table, current_table
+from issues.problems.intake import Report, report_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from issues.facts import clean_facts
-from issues.intake import IdempotencyConflict, Report, report_fingerprint, report_problem
+from issues.api.pagination import whole_number
+from issues.grading.facts import clean_facts
 from issues.models import Problem
-from issues.pagination import whole_number
+from issues.problems.intake import IdempotencyConflict, Report, report_fingerprint, report_problem
 from tests.concurrency import run_together
 from tests.issues.test_api import GRADE_URL, PROBLEMS_URL, create_body, log, token_client
 from tests.issues.test_intake_form import form_data

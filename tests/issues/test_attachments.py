@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from issues import solving
-from issues.attachments import check_upload
+from issues.eightd import solving
+from issues.eightd.attachments import check_upload
 from issues.models import Role, Section, SectionAttachment
 from tests.conftest import make_person
 from tests.issues.eightd_factory import clean_answer, graded_problem, valid_content
@@ -62,7 +62,7 @@ def office(name: str, folder: str) -> SimpleUploadedFile:
 
 
 def upload_url(report, code="D2") -> str:
-    return reverse("eightd_attachment_upload", args=[report.problem_id, code])
+    return reverse("eightd:attachment_upload", args=[report.problem_id, code])
 
 
 def attach(client, report, upload, code="D2", caption=""):
@@ -135,9 +135,9 @@ def test_a_photo_is_shrunk_and_gets_a_thumbnail(editor, report, quality_engineer
     with Image.open(photo.file.path) as stored, Image.open(photo.thumbnail.path) as thumb:
         assert (stored.format, max(stored.size)) == ("JPEG", 1600)
         assert max(thumb.size) == 360
-    page = editor.get(reverse("eightd_section", args=[report.problem_id, "D2"])).content.decode()
-    assert reverse("eightd_attachment_thumb", args=[photo.token]) in page
-    thumb = editor.get(reverse("eightd_attachment_thumb", args=[photo.token]))
+    page = editor.get(reverse("eightd:section", args=[report.problem_id, "D2"])).content.decode()
+    assert reverse("eightd:attachment_thumb", args=[photo.token]) in page
+    thumb = editor.get(reverse("eightd:attachment_thumb", args=[photo.token]))
     assert (thumb.status_code, thumb["Content-Type"]) == (200, "image/jpeg")
     assert thumb["Cache-Control"].startswith("private")
 
@@ -146,15 +146,15 @@ def test_a_document_is_listed_with_its_size_and_downloads_under_its_name(editor,
     attach(editor, report, SimpleUploadedFile("8D draft.pdf", b"%PDF-1.4\n" + b"0" * 2048))
 
     document = SectionAttachment.objects.get()
-    page = editor.get(reverse("eightd_section", args=[report.problem_id, "D2"])).content.decode()
-    download = editor.get(reverse("eightd_attachment", args=[document.token]))
+    page = editor.get(reverse("eightd:section", args=[report.problem_id, "D2"])).content.decode()
+    download = editor.get(reverse("eightd:attachment", args=[document.token]))
 
     assert "8D draft.pdf" in page
     assert "2.0\xa0KB" in page
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith("attachment;")
     assert b"".join(download.streaming_content).startswith(b"%PDF-")
-    assert editor.get(reverse("eightd_attachment_thumb", args=[document.token])).status_code == 404
+    assert editor.get(reverse("eightd:attachment_thumb", args=[document.token])).status_code == 404
 
 
 def test_a_refused_upload_says_why_and_stores_nothing(editor, report):
@@ -204,7 +204,7 @@ def test_only_people_in_scope_fetch_a_file(editor, report, team_leader, outsider
     client = editor
     attach(client, report, image())
     token = SectionAttachment.objects.get().token
-    full, thumb = reverse("eightd_attachment", args=[token]), reverse("eightd_attachment_thumb", args=[token])
+    full, thumb = reverse("eightd:attachment", args=[token]), reverse("eightd:attachment_thumb", args=[token])
 
     client.force_login(team_leader)
     assert client.get(full).status_code == 200
@@ -221,7 +221,7 @@ def test_the_uploader_removes_their_file_and_nobody_else_does(
     client.force_login(quality_engineer)
     attach(client, report, image())
     photo = SectionAttachment.objects.get()
-    remove = reverse("eightd_attachment_delete", args=[report.problem_id, "D2", photo.token])
+    remove = reverse("eightd:attachment_delete", args=[report.problem_id, "D2", photo.token])
     paths = [photo.file.path, photo.thumbnail.path]
 
     client.force_login(make_person("qm", Role.QUALITY_MANAGER, plant=world.plant))

@@ -1,5 +1,5 @@
 """The daily QRQC board's query layer: which problems are on it, their order, and the colour
-of each step (issues.board)."""
+of each step (issues.board.queries)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,22 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues import lifecycle, solving
-from issues.board import (
-    STEPS,
+from issues.board.queries import (
     BoardEntry,
-    age_label,
     board_counts,
     board_entries,
     board_query,
     board_rows,
     latest_problem,
-    overdue_q,
     page_rows,
     rows_for,
-    step_colours,
 )
-from issues.eightd import Colour
+from issues.eightd import solving
+from issues.eightd.rules import Colour
+from issues.eightd.steps import STEPS, step_colours
 from issues.models import Problem, Role
+from issues.problems import lifecycle
+from issues.problems.flags import age_label, overdue_q
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import clean_answer, copied, graded_problem, valid_content
 

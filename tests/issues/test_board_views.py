@@ -1,4 +1,4 @@
-"""The daily QRQC board's pages (issues.board_views): the board with its filters in the URL,
+"""The daily QRQC board's pages (issues.board.views): the board with its filters in the URL,
 its live fragment, and TV mode with its rotating pages and stalled-escalation banner."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalation.models import SweepRun
-from issues import lifecycle
-from issues.board_views import tv_turn
+from issues.board.views import tv_turn
 from issues.models import Problem
+from issues.problems import lifecycle
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import copied, graded_problem
 
-BOARD, LIVE, TV, TV_ROWS, FILTERS = "board", "board_live", "board_tv", "board_tv_rows", "board_filters"
+BOARD, LIVE, TV, TV_ROWS, FILTERS = "board:index", "board:live", "board:tv", "board:tv_rows", "board:filters"
 PAGES = (BOARD, LIVE, TV, TV_ROWS)
 ROW = re.compile(r'data-testid="(?:board|tv)-row" data-number="([^"]+)"')
 
@@ -204,7 +204,7 @@ def test_a_row_shows_number_grade_category_line_title_age_owner_due_date_and_lev
 
     row = row_html(get(client, quality_engineer), problem.number)
 
-    assert f'href="{reverse("problem_detail", args=[problem.pk])}"' in row
+    assert f'href="{reverse("problems:detail", args=[problem.pk])}"' in row
     assert 'class="grade grade-b"' in row
     for text in (
         "Quality",
@@ -463,7 +463,7 @@ def _more_problems(template: Problem, count: int, batch: str) -> None:
 def test_a_board_page_costs_the_same_queries_for_5_and_500_problems(
     client, world, quality_engineer, team_leader, name, query
 ):
-    from issues import solving
+    from issues.eightd import solving
 
     with_8d = graded_problem(world.line_a1, quality_engineer, "A", occurred_at=ago(30))
     solving.start_report(with_8d, user=quality_engineer, now=ago(29))

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from issues.intake import Report, report_problem
 from issues.models import Problem
+from issues.problems.intake import Report, report_problem
 from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from issues import solving
+from issues.eightd import solving
 from issues.models import EightDReport, FailureMode, Problem, Section
 from tests.issues.eightd_factory import clean_answer, valid_content
 from tests.issues.test_lessons import log

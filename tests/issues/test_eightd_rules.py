@@ -1,4 +1,4 @@
-"""The rules of problem solving as pure functions (issues.eightd): board colours, deadlines and
+"""The rules of problem solving as pure functions (issues.eightd.rules): board colours, deadlines and
 their boundaries, notices, the stage an 8D has reached, and what stops a closure. No database;
 every clock reading is passed in."""
 
@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from issues import eightd
-from issues.eightd import Colour, Timing
+from issues.eightd import rules as eightd
+from issues.eightd.rules import Colour, Timing
 from issues.models import Section
 
 DUE = dt.datetime(2025, 3, 5, 1, 0, tzinfo=dt.UTC)

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from issues import solving
-from issues.eightd_views import summary_context
+from issues.eightd import solving
+from issues.eightd.sections import FORMS
+from issues.eightd.summary import summary_context
 from issues.models import EightDReport, Role, Section
-from issues.sections import FORMS
 from tests.conftest import make_person
 from tests.issues.eightd_factory import as_post, clean_answer, graded_problem, valid_content
 
@@ -77,7 +77,7 @@ def submitted(report, code, author):
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, problem, report):
-    for page in (url("eightd_report", problem), url("eightd_section", problem, "D2")):
+    for page in (url("eightd:report", problem), url("eightd:section", problem, "D2")):
         response = client.get(page)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
@@ -86,10 +86,10 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, problem, report):
 def test_an_outsider_finds_no_8d_pages(client, problem, report, outsider):
     as_user(client, outsider)
 
-    assert client.get(url("eightd_report", problem)).status_code == 404
-    assert client.get(url("eightd_section", problem, "D0")).status_code == 404
-    assert client.post(url("eightd_section_action", problem, "D0", "save"), draft_post("D0")).status_code == 404
-    assert client.post(url("eightd_start", problem)).status_code == 404
+    assert client.get(url("eightd:report", problem)).status_code == 404
+    assert client.get(url("eightd:section", problem, "D0")).status_code == 404
+    assert client.post(url("eightd:section_action", problem, "D0", "save"), draft_post("D0")).status_code == 404
+    assert client.post(url("eightd:start", problem)).status_code == 404
     assert section_of(report, "D0").state == State.TODO
 
 
@@ -103,20 +103,20 @@ def test_an_unknown_section_code_is_not_found(client, problem, report, quality_e
 def test_a_team_leader_in_scope_reads_the_sections_but_gets_no_forms(client, problem, report, team_leader):
     as_user(client, team_leader)
 
-    page = client.get(url("eightd_section", problem, "D0"))
+    page = client.get(url("eightd:section", problem, "D0"))
     assert page.status_code == 200
     assert 'data-testid="answer-form"' not in page.content.decode()
     assert 'data-testid="answer"' in page.content.decode()
-    assert client.post(url("eightd_section_action", problem, "D0", "save"), draft_post("D0")).status_code == 403
-    assert client.post(url("eightd_header", problem), {"customer": "X"}).status_code == 403
+    assert client.post(url("eightd:section_action", problem, "D0", "save"), draft_post("D0")).status_code == 403
+    assert client.post(url("eightd:header", problem), {"customer": "X"}).status_code == 403
 
 
 def test_an_operator_cannot_answer_or_review(client, problem, report, operator, quality_engineer):
     submitted(report, "D1", quality_engineer)
     as_user(client, operator)
 
-    assert client.post(url("eightd_section_action", problem, "D0", "save"), draft_post("D0")).status_code == 403
-    assert client.post(url("eightd_section_action", problem, "D1", "accept"), {}).status_code == 403
+    assert client.post(url("eightd:section_action", problem, "D0", "save"), draft_post("D0")).status_code == 403
+    assert client.post(url("eightd:section_action", problem, "D1", "accept"), {}).status_code == 403
     assert section_of(report, "D1").state == State.SUBMITTED
 
 
@@ -126,8 +126,8 @@ def test_a_reviewer_off_the_team_may_edit_and_sees_the_review_buttons(
     submitted(report, "D2", quality_engineer)
     as_user(client, reviewer)
 
-    draft = client.get(url("eightd_section", problem, "D0")).content.decode()
-    review = client.get(url("eightd_section", problem, "D2")).content.decode()
+    draft = client.get(url("eightd:section", problem, "D0")).content.decode()
+    review = client.get(url("eightd:section", problem, "D2")).content.decode()
 
     assert 'data-testid="answer-form"' in draft
     assert 'data-testid="review"' in review
@@ -141,23 +141,23 @@ def test_a_problem_without_a_report_offers_the_start_to_the_quality_engineer_onl
     client, problem, quality_engineer, team_leader
 ):
     as_user(client, team_leader)
-    reader = client.get(url("eightd_report", problem)).content.decode()
+    reader = client.get(url("eightd:report", problem)).content.decode()
     assert "This grade needs an 8D report." in reader
     assert 'data-testid="eightd-start"' not in reader
-    assert client.post(url("eightd_start", problem)).status_code == 403
+    assert client.post(url("eightd:start", problem)).status_code == 403
 
     as_user(client, quality_engineer)
-    assert 'data-testid="eightd-start"' in client.get(url("eightd_report", problem)).content.decode()
+    assert 'data-testid="eightd-start"' in client.get(url("eightd:report", problem)).content.decode()
 
 
 def test_starting_twice_gives_one_report(client, problem, quality_engineer):
     as_user(client, quality_engineer)
 
-    first = client.post(url("eightd_start", problem))
-    second = client.post(url("eightd_start", problem))
+    first = client.post(url("eightd:start", problem))
+    second = client.post(url("eightd:start", problem))
 
     assert first.status_code == second.status_code == 302
-    assert first["Location"] == url("eightd_report", problem)
+    assert first["Location"] == url("eightd:report", problem)
     assert EightDReport.objects.filter(problem=problem).count() == 1
     assert Section.objects.filter(report__problem=problem).count() == 9
 
@@ -170,14 +170,14 @@ def test_the_report_page_lists_the_nine_sections_with_due_times_in_the_plants_zo
 ):
     as_user(client, quality_engineer)
 
-    page = client.get(url("eightd_report", problem)).content.decode()
+    page = client.get(url("eightd:report", problem)).content.decode()
 
     assert page.count('data-section="D') == 9
     # D3: 1 day after the occurrence (2025-03-04 01:00 UTC), shown at 09:00 in Shanghai.
     assert "2025-03-05 09:00" in page
     assert 'class="timing-overdue" data-section="D3"' in page
     assert '<span class="rag rag-red">R</span>' in page
-    assert url("eightd_pdf", problem) + "?language=zh-hans" in page
+    assert url("eightd:pdf", problem) + "?language=zh-hans" in page
     assert "Qe" in page  # the leader
 
 
@@ -189,7 +189,7 @@ def test_sections_due_soon_and_overdue_are_highlighted(client, world, team_leade
     Section.objects.filter(report=report, code="D8").update(due_at=timezone.now() - dt.timedelta(minutes=5))
     as_user(client, quality_engineer)
 
-    page = client.get(url("eightd_report", problem)).content.decode()
+    page = client.get(url("eightd:report", problem)).content.decode()
 
     assert 'class="timing-due_soon" data-section="D0"' in page
     assert 'class="timing-on_time" data-section="D4"' in page
@@ -200,9 +200,9 @@ def test_an_editor_saves_the_header_and_a_bad_one_is_shown_again(client, problem
     as_user(client, quality_engineer)
 
     saved = client.post(
-        url("eightd_header", problem), {"customer": "ACME", "part_number": "4711", "part_name": "Housing"}
+        url("eightd:header", problem), {"customer": "ACME", "part_number": "4711", "part_name": "Housing"}
     )
-    refused = client.post(url("eightd_header", problem), {"customer": "x" * 200, "part_number": "", "part_name": ""})
+    refused = client.post(url("eightd:header", problem), {"customer": "x" * 200, "part_number": "", "part_name": ""})
 
     assert saved.status_code == 302
     assert refused.status_code == 400
@@ -217,13 +217,13 @@ def test_an_editor_saves_the_header_and_a_bad_one_is_shown_again(client, problem
 def test_a_draft_keeps_a_partial_answer(client, problem, report, quality_engineer):
     as_user(client, quality_engineer)
 
-    response = client.post(url("eightd_section_action", problem, "D2", "save"), draft_post("D2", what="Burr on flange"))
+    response = client.post(url("eightd:section_action", problem, "D2", "save"), draft_post("D2", what="Burr on flange"))
 
     assert response.status_code == 302
     section = section_of(report, "D2")
     assert section.state == State.DRAFT
     assert section.content["what"] == "Burr on flange"
-    assert "Burr on flange" in client.get(url("eightd_section", problem, "D2")).content.decode()
+    assert "Burr on flange" in client.get(url("eightd:section", problem, "D2")).content.decode()
 
 
 def test_an_untouched_empty_row_does_not_block_a_draft(client, problem, report, quality_engineer):
@@ -233,7 +233,7 @@ def test_an_untouched_empty_row_does_not_block_a_draft(client, problem, report, 
     data |= {"actions-TOTAL_FORMS": "1", "actions-0-location": "line", "actions-0-action": ""}
     as_user(client, quality_engineer)
 
-    response = client.post(url("eightd_section_action", problem, "D3", "save"), data)
+    response = client.post(url("eightd:section_action", problem, "D3", "save"), data)
 
     assert response.status_code == 302
     assert section_of(report, "D3").content == {"summary": "Sorting", "actions": []}
@@ -245,7 +245,7 @@ def test_submitting_an_incomplete_answer_shows_the_errors_and_changes_nothing(
     as_user(client, quality_engineer)
 
     scalars = {k: v for k, v in valid_content("D2", [quality_engineer]).items() if k != "is_is_not"}
-    action = url("eightd_section_action", problem, "D2", "submit")
+    action = url("eightd:section_action", problem, "D2", "submit")
 
     response = client.post(action, draft_post("D2", what="Burr"))
     no_rows = client.post(action, draft_post("D2", **scalars))
@@ -262,20 +262,20 @@ def test_submitting_an_incomplete_answer_shows_the_errors_and_changes_nothing(
 def test_an_answer_is_submitted_accepted_and_then_locked(client, problem, report, quality_engineer, reviewer):
     data = as_post("D0", valid_content("D0", [quality_engineer]))
     editor = as_user(client, quality_engineer)
-    assert editor.post(url("eightd_section_action", problem, "D0", "submit"), data).status_code == 302
+    assert editor.post(url("eightd:section_action", problem, "D0", "submit"), data).status_code == 302
 
     as_user(client, reviewer)
-    accepted = client.post(url("eightd_section_action", problem, "D0", "accept"), {"accept-text": "Good"})
+    accepted = client.post(url("eightd:section_action", problem, "D0", "accept"), {"accept-text": "Good"})
     assert accepted.status_code == 302
 
     as_user(client, quality_engineer)
-    refused = client.post(url("eightd_section_action", problem, "D0", "save"), draft_post("D0", symptom="changed"))
+    refused = client.post(url("eightd:section_action", problem, "D0", "save"), draft_post("D0", symptom="changed"))
     assert refused.status_code == 400
     assert "cannot be edited now" in refused.content.decode()
     section = section_of(report, "D0")
     assert section.state == State.ACCEPTED
     assert section.content["symptom"] == "Burr on the housing flange"
-    page = client.get(url("eightd_section", problem, "D0")).content.decode()
+    page = client.get(url("eightd:section", problem, "D0")).content.decode()
     assert 'data-testid="answer-form"' not in page
     # Read-only: the owner's name rather than an id, a choice's label rather than its value.
     assert "<dd>Yes</dd>" in page  # customer informed
@@ -287,7 +287,7 @@ def test_the_author_of_an_answer_is_told_someone_else_reviews_it(client, problem
     submitted(report, "D1", quality_engineer)
     as_user(client, quality_engineer)
 
-    response = client.post(url("eightd_section_action", problem, "D1", "accept"), {"accept-text": ""})
+    response = client.post(url("eightd:section_action", problem, "D1", "accept"), {"accept-text": ""})
 
     assert response.status_code == 400
     assert "Someone other than the author of the answer reviews it." in response.content.decode()
@@ -297,7 +297,7 @@ def test_the_author_of_an_answer_is_told_someone_else_reviews_it(client, problem
 def test_returning_an_answer_needs_a_reason(client, problem, report, quality_engineer, reviewer):
     submitted(report, "D4", quality_engineer)
     as_user(client, reviewer)
-    action = url("eightd_section_action", problem, "D4", "return")
+    action = url("eightd:section_action", problem, "D4", "return")
 
     without = client.post(action, {"return-text": "  "})
     assert without.status_code == 400
@@ -307,7 +307,7 @@ def test_returning_an_answer_needs_a_reason(client, problem, report, quality_eng
     assert with_reason.status_code == 302
     section = section_of(report, "D4")
     assert (section.state, section.returns) == (State.RETURNED, 1)
-    page = client.get(url("eightd_section", problem, "D4")).content.decode()
+    page = client.get(url("eightd:section", problem, "D4")).content.decode()
     assert "Escape cause not verified" in page
     assert 'data-testid="answer-form"' in page  # the team works on it again
 
@@ -315,14 +315,14 @@ def test_returning_an_answer_needs_a_reason(client, problem, report, quality_eng
 def test_reopening_an_accepted_answer_needs_a_reason(client, problem, report, quality_engineer, reviewer):
     solving.accept(submitted(report, "D2", quality_engineer), user=reviewer)
     as_user(client, reviewer)
-    action = url("eightd_section_action", problem, "D2", "reopen")
+    action = url("eightd:section_action", problem, "D2", "reopen")
 
     assert client.post(action, {"reopen-text": ""}).status_code == 400
     assert section_of(report, "D2").state == State.ACCEPTED
 
     assert client.post(action, {"reopen-text": "Customer found more"}).status_code == 302
     assert section_of(report, "D2").state == State.DRAFT
-    history = client.get(url("eightd_section", problem, "D2")).content.decode()
+    history = client.get(url("eightd:section", problem, "D2")).content.decode()
     assert "reopened: Customer found more" in history
 
 
@@ -330,12 +330,12 @@ def test_only_some_sections_may_be_declared_not_applicable(client, problem, repo
     as_user(client, quality_engineer)
 
     assert (
-        'action="' + url("eightd_section_action", problem, "D4", "na")
-        not in client.get(url("eightd_section", problem, "D4")).content.decode()
+        'action="' + url("eightd:section_action", problem, "D4", "na")
+        not in client.get(url("eightd:section", problem, "D4")).content.decode()
     )
-    refused = client.post(url("eightd_section_action", problem, "D4", "na"), {"na-text": "No cause"})
-    no_reason = client.post(url("eightd_section_action", problem, "D3", "na"), {"na-text": ""})
-    done = client.post(url("eightd_section_action", problem, "D3", "na"), {"na-text": "Nothing left to sort"})
+    refused = client.post(url("eightd:section_action", problem, "D4", "na"), {"na-text": "No cause"})
+    no_reason = client.post(url("eightd:section_action", problem, "D3", "na"), {"na-text": ""})
+    done = client.post(url("eightd:section_action", problem, "D3", "na"), {"na-text": "Nothing left to sort"})
 
     assert refused.status_code == 400
     assert "D4 is part of every 8D." in refused.content.decode()
@@ -349,12 +349,12 @@ def test_only_some_sections_may_be_declared_not_applicable(client, problem, repo
 def test_an_answer_with_a_script_is_shown_as_text(client, problem, report, quality_engineer, reviewer):
     script = "<script>alert(1)</script>"
     as_user(client, quality_engineer)
-    client.post(url("eightd_section_action", problem, "D0", "save"), draft_post("D0", symptom=script))
+    client.post(url("eightd:section_action", problem, "D0", "save"), draft_post("D0", symptom=script))
 
-    in_form = client.get(url("eightd_section", problem, "D0")).content.decode()
+    in_form = client.get(url("eightd:section", problem, "D0")).content.decode()
     solving.submit(section_of(report, "D0"), user=quality_engineer, content=section_of(report, "D0").content)
     as_user(client, reviewer)
-    read_only = client.get(url("eightd_section", problem, "D0")).content.decode()
+    read_only = client.get(url("eightd:section", problem, "D0")).content.decode()
 
     for page in (in_form, read_only):
         assert script not in page
@@ -366,15 +366,15 @@ def test_an_answer_with_a_script_is_shown_as_text(client, problem, report, quali
 
 def test_the_problem_page_shows_the_strip_or_the_start(client, problem, quality_engineer):
     as_user(client, quality_engineer)
-    before = client.get(url("problem_detail", problem)).content.decode()
+    before = client.get(url("problems:detail", problem)).content.decode()
     solving.start_report(problem, user=quality_engineer)
-    after = client.get(url("problem_detail", problem)).content.decode()
+    after = client.get(url("problems:detail", problem)).content.decode()
 
     assert 'data-testid="eightd-start"' in before
     assert "This grade needs an 8D report; none has been started." in before
     assert 'data-testid="eightd-start"' not in after
     for code in ("D0", "D4", "D8"):
-        assert url("eightd_section", problem, code) in after
+        assert url("eightd:section", problem, code) in after
 
 
 def test_the_strip_reads_the_sections_in_one_query(rf, problem, report, quality_engineer, reviewer):

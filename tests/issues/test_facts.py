@@ -1,10 +1,10 @@
-"""clean_facts: the one validator the intake form and the API share (issues/facts.py)."""
+"""clean_facts: the one validator the intake form and the API share (issues/grading/facts.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from issues.facts import clean_facts
+from issues.grading.facts import clean_facts
 
 
 def case(description: str, category: str, raw: dict, expected: dict):

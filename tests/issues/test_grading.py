@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from issues import grading
-from issues.facts import FACTS, clean_facts
-from issues.grading import Rule, Table
-from issues.thresholds import as_grading_table, current_table
+from issues.grading import rules as grading
+from issues.grading.facts import FACTS, clean_facts
+from issues.grading.rules import Rule, Table
+from issues.grading.thresholds import as_grading_table, current_table
 
 
 @pytest.fixture

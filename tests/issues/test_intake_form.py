@@ -13,11 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from issues.intake import Report, report_problem, shift_at
+from issues.grading.thresholds import current_table
 from issues.models import Problem, ProblemPhoto, Station
-from issues.photos import resized_jpeg, store_photo
-from issues.tasks import purge_abandoned_photos
-from issues.thresholds import current_table
+from issues.problems.intake import Report, report_problem, shift_at
+from issues.problems.photos import resized_jpeg, store_photo
+from issues.problems.tasks import purge_abandoned_photos
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from issues import lessons, lifecycle
-from issues.intake import Report, report_problem
+from issues.eightd import lessons
 from issues.models import FailureMode, Lesson, Problem, Role
+from issues.problems import lifecycle
+from issues.problems.intake import Report, report_problem
 from tests.conftest import make_person
 from tests.issues.eightd_factory import OCCURRED, complete_report
 

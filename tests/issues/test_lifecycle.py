@@ -1,4 +1,4 @@
-"""The problem lifecycle (issues.lifecycle): every move between the seven statuses, made by
+"""The problem lifecycle (issues.problems.lifecycle): every move between the seven statuses, made by
 its verb or refused without a trace; history; owner assignment; the escalation clock across
 reopen and cancel; what a grade needs to close; the lesson a closed 8D leaves."""
 
@@ -8,11 +8,11 @@ import datetime as dt
 
 import pytest
 
-from issues import lifecycle
-from issues.lifecycle import TRANSITIONS, TransitionRefused
+from issues.eightd.rules import checklist_from
+from issues.eightd.solving import reopen_section, save_answer, start_report
 from issues.models import Containment, Lesson, Problem, SolvingPolicy
-from issues.sections import checklist_from
-from issues.solving import reopen_section, save_answer, start_report
+from issues.problems import lifecycle
+from issues.problems.lifecycle import TRANSITIONS, TransitionRefused
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, close_without_eightd
 from tests.issues.eightd_factory import OCCURRED, complete_report, graded_problem, valid_content
 

@@ -1,4 +1,4 @@
-"""The "Status and owner" card on the problem page (issues/lifecycle_views.py): rights per role,
+"""The "Status and owner" card on the problem page (issues/problems/lifecycle_views.py): rights per role,
 assigning an owner and a closure date, the manual stages, closing with the D7 checklist,
 cancelling as a duplicate, reopening, the history it leaves, the list's owner filters, and
 the no-owner flag's rule."""
@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from issues import lifecycle, solving
-from issues.eightd import CHECKLIST
-from issues.lifecycle_views import closure_overdue, days_without_owner
+from issues.eightd import solving
+from issues.eightd.rules import CHECKLIST, checklist_from
 from issues.models import Problem, Role
-from issues.sections import checklist_from
+from issues.problems import lifecycle
+from issues.problems.flags import closure_overdue, days_without_owner
 from tests.conftest import close_without_eightd, make_person
 from tests.issues.eightd_factory import complete_report, graded_problem, valid_content
 
@@ -90,9 +90,9 @@ def test_each_role_may_assign_and_close_only_as_its_rights_say(
     as_user(client, request.getfixturevalue(persona))
 
     assigned = client.post(
-        url("problem_assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": today().isoformat()}
+        url("problems:assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": today().isoformat()}
     )
-    closed = client.post(url("problem_close", c_problem), {"close-cause_note": "Worn tool", **checklist_post()})
+    closed = client.post(url("problems:close", c_problem), {"close-cause_note": "Worn tool", **checklist_post()})
 
     assert (assigned.status_code, closed.status_code) == (assigns, closes)
     problem = fresh(c_problem)
@@ -101,7 +101,7 @@ def test_each_role_may_assign_and_close_only_as_its_rights_say(
 
 
 def test_a_signed_out_visitor_is_sent_to_the_login_page(client, c_problem):
-    for name in ("problem_assign", "problem_close", "problem_cancel", "problem_reopen"):
+    for name in ("problems:assign", "problems:close", "problems:cancel", "problems:reopen"):
         response = client.post(url(name, c_problem))
         assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
@@ -109,15 +109,15 @@ def test_a_signed_out_visitor_is_sent_to_the_login_page(client, c_problem):
 def test_the_actions_need_a_post_with_a_csrf_token(c_problem, quality_engineer):
     client = as_user(Client(enforce_csrf_checks=True), quality_engineer)
 
-    assert client.get(url("problem_close", c_problem)).status_code == 405
-    refused = client.post(url("problem_close", c_problem), {"close-cause_note": "Worn tool", **checklist_post()})
+    assert client.get(url("problems:close", c_problem)).status_code == 405
+    refused = client.post(url("problems:close", c_problem), {"close-cause_note": "Worn tool", **checklist_post()})
 
     assert refused.status_code == 403
     assert fresh(c_problem).status == Status.CONTAINED
 
 
 def test_the_problem_page_offers_each_person_only_the_actions_they_may_take(client, c_problem, team_leader):
-    page = as_user(client, team_leader).get(url("problem_detail", c_problem)).content.decode()
+    page = as_user(client, team_leader).get(url("problems:detail", c_problem)).content.decode()
 
     assert 'data-testid="lifecycle"' in page
     assert 'data-testid="close-form"' not in page and 'data-testid="assign-form"' not in page
@@ -132,20 +132,20 @@ def test_the_chair_assigns_an_owner_and_a_closure_date_and_the_page_shows_them(
 ):
     due = today() + dt.timedelta(days=5)
     response = as_user(client, workshop_director).post(
-        url("problem_assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": due.isoformat()}
+        url("problems:assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": due.isoformat()}
     )
 
     assert response.status_code == 302
     problem = fresh(c_problem)
     assert (problem.owner, problem.due_date) == (team_leader, due)
-    page = client.get(url("problem_detail", c_problem)).content.decode()
+    page = client.get(url("problems:detail", c_problem)).content.decode()
     assert "Leader" in page and due.isoformat() in page
     assert 'data-testid="no-owner-flag"' not in page
 
 
 def test_an_owner_from_another_plant_is_refused(client, c_problem, quality_engineer, outsider):
     response = as_user(client, quality_engineer).post(
-        url("problem_assign", c_problem), {"assign-owner": outsider.pk, "assign-due_date": today().isoformat()}
+        url("problems:assign", c_problem), {"assign-owner": outsider.pk, "assign-due_date": today().isoformat()}
     )
 
     assert response.status_code == 400
@@ -156,7 +156,7 @@ def test_an_owner_from_another_plant_is_refused(client, c_problem, quality_engin
 def test_a_closure_date_in_the_past_is_refused_with_a_clear_error(client, c_problem, quality_engineer, team_leader):
     yesterday = today() - dt.timedelta(days=1)
     response = as_user(client, quality_engineer).post(
-        url("problem_assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": yesterday.isoformat()}
+        url("problems:assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": yesterday.isoformat()}
     )
 
     assert response.status_code == 400
@@ -168,9 +168,9 @@ def test_an_overdue_date_may_stay_when_only_the_owner_changes(client, c_problem,
     overdue = today() - dt.timedelta(days=3)
     Problem.objects.filter(pk=c_problem.pk).update(due_date=overdue)
 
-    page = as_user(client, quality_engineer).get(url("problem_detail", c_problem)).content.decode()
+    page = as_user(client, quality_engineer).get(url("problems:detail", c_problem)).content.decode()
     response = client.post(
-        url("problem_assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": overdue.isoformat()}
+        url("problems:assign", c_problem), {"assign-owner": team_leader.pk, "assign-due_date": overdue.isoformat()}
     )
 
     assert 'data-testid="overdue-flag"' in page
@@ -181,12 +181,12 @@ def test_an_overdue_date_may_stay_when_only_the_owner_changes(client, c_problem,
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("problem_assign", {"assign-owner": "99999999999999999999999", "assign-due_date": "2099-01-01"}),
-        ("problem_assign", {"assign-owner": "abc", "assign-due_date": "2099-01-01"}),
-        ("problem_assign", {"assign-owner": "", "assign-due_date": "not a date"}),
-        ("problem_cancel", {"cancel-number": "TP1\x00"}),
-        ("problem_cancel", {"cancel-number": "x" * 41}),
-        ("problem_close", {"close-cause_note": "Tool", "close-pfmea_status": "maybe"}),
+        ("problems:assign", {"assign-owner": "99999999999999999999999", "assign-due_date": "2099-01-01"}),
+        ("problems:assign", {"assign-owner": "abc", "assign-due_date": "2099-01-01"}),
+        ("problems:assign", {"assign-owner": "", "assign-due_date": "not a date"}),
+        ("problems:cancel", {"cancel-number": "TP1\x00"}),
+        ("problems:cancel", {"cancel-number": "x" * 41}),
+        ("problems:close", {"close-cause_note": "Tool", "close-pfmea_status": "maybe"}),
     ],
 )
 def test_malformed_input_is_a_400_never_a_server_error(client, c_problem, quality_engineer, name, data):
@@ -203,7 +203,7 @@ def test_the_owner_moves_a_problem_without_an_8d_through_its_stages(client, c_pr
     lifecycle.assign_owner(c_problem, user=quality_engineer, owner=operator, due_date=None)
     as_user(client, operator)
 
-    no_note = client.post(url("problem_stage", c_problem, "cause"), {"cause-text": "  "})
+    no_note = client.post(url("problems:stage", c_problem, "cause"), {"cause-text": "  "})
     assert no_note.status_code == 400 and fresh(c_problem).status == Status.CONTAINED
 
     steps = [
@@ -213,13 +213,13 @@ def test_the_owner_moves_a_problem_without_an_8d_through_its_stages(client, c_pr
         ("failed", {"failed-text": "Burrs on the next batch"}, Status.ACTING),
     ]
     for action, data, status in steps:
-        assert client.post(url("problem_stage", c_problem, action), data).status_code == 302
+        assert client.post(url("problems:stage", c_problem, action), data).status_code == 302
         assert fresh(c_problem).status == status
     assert fresh(c_problem).cause_note == "Worn deburring tool"
 
 
 def test_a_stage_that_does_not_follow_from_the_status_is_refused_with_its_reason(client, c_problem, quality_engineer):
-    response = as_user(client, quality_engineer).post(url("problem_stage", c_problem, "verify"))
+    response = as_user(client, quality_engineer).post(url("problems:stage", c_problem, "verify"))
 
     assert response.status_code == 400
     assert "cannot become" in response.content.decode()
@@ -227,7 +227,7 @@ def test_a_stage_that_does_not_follow_from_the_status_is_refused_with_its_reason
 
 
 def test_someone_who_is_neither_owner_nor_chair_may_not_move_the_stages(client, c_problem, operator):
-    response = as_user(client, operator).post(url("problem_stage", c_problem, "cause"), {"cause-text": "Tool"})
+    response = as_user(client, operator).post(url("problems:stage", c_problem, "cause"), {"cause-text": "Tool"})
 
     assert response.status_code == 403
     assert fresh(c_problem).status == Status.CONTAINED
@@ -238,8 +238,8 @@ def test_a_problem_with_an_8d_moves_by_its_8d_and_says_so(client, a_problem, qua
     solving.start_report(a_problem, user=quality_engineer)
     as_user(client, quality_engineer)
 
-    page = client.get(url("problem_detail", a_problem)).content.decode()
-    refused = client.post(url("problem_stage", a_problem, "cause"), {"cause-text": "Tool"})
+    page = client.get(url("problems:detail", a_problem)).content.decode()
+    refused = client.post(url("problems:stage", a_problem, "cause"), {"cause-text": "Tool"})
 
     assert 'data-testid="moves-by-8d"' in page and 'data-testid="stage-cause"' not in page
     assert refused.status_code == 400
@@ -254,7 +254,7 @@ def test_a_c_problem_closes_with_a_cause_note_and_the_checklist(client, c_proble
     data = {"close-cause_note": "Worn deburring tool", **checklist_post()}
     data.update({"close-pfmea_status": "updated", "close-pfmea_reference": "PFMEA-12 rev C", "close-pfmea_reason": ""})
 
-    response = as_user(client, quality_engineer).post(url("problem_close", c_problem), data)
+    response = as_user(client, quality_engineer).post(url("problems:close", c_problem), data)
 
     assert response.status_code == 302
     problem = fresh(c_problem)
@@ -262,7 +262,7 @@ def test_a_c_problem_closes_with_a_cause_note_and_the_checklist(client, c_proble
     assert problem.cause_note == "Worn deburring tool"
     assert problem.closure_checklist["pfmea"] == {"status": "updated", "reference": "PFMEA-12 rev C", "reason": ""}
     assert problem.closure_checklist["dfmea"]["status"] == "na"
-    page = client.get(url("problem_detail", c_problem)).content.decode()
+    page = client.get(url("problems:detail", c_problem)).content.decode()
     assert 'data-testid="closed-checklist"' in page and "PFMEA-12 rev C" in page
     assert 'data-testid="close-form"' not in page and 'data-testid="reopen-form"' in page
     history = page.split('class="history"', 1)[1]
@@ -273,7 +273,7 @@ def test_a_c_problem_closes_with_a_cause_note_and_the_checklist(client, c_proble
 def test_an_updated_document_without_its_reference_is_a_400_and_nothing_changes(client, c_problem, quality_engineer):
     data = {"close-cause_note": "Worn deburring tool", **checklist_post(control_plan_status="updated")}
 
-    response = as_user(client, quality_engineer).post(url("problem_close", c_problem), data)
+    response = as_user(client, quality_engineer).post(url("problems:close", c_problem), data)
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -286,7 +286,7 @@ def test_an_updated_document_without_its_reference_is_a_400_and_nothing_changes(
 def test_a_document_left_without_a_choice_is_named_on_its_row(client, c_problem, quality_engineer):
     data = {"close-cause_note": "Tool", **checklist_post(work_instruction_status="")}
 
-    response = as_user(client, quality_engineer).post(url("problem_close", c_problem), data)
+    response = as_user(client, quality_engineer).post(url("problems:close", c_problem), data)
 
     assert response.status_code == 400
     assert "Updated or not applicable?" in response.content.decode()
@@ -296,8 +296,8 @@ def test_an_a_problem_without_an_8d_cannot_close_and_the_page_says_why(client, a
     lifecycle.contain(a_problem, action="Sorted", done_by="line", quantity_secured=0, user=quality_engineer)
     as_user(client, quality_engineer)
 
-    page = client.get(url("problem_detail", a_problem)).content.decode()
-    response = client.post(url("problem_close", a_problem), checklist_post())
+    page = client.get(url("problems:detail", a_problem)).content.decode()
+    response = client.post(url("problems:close", a_problem), checklist_post())
 
     assert 'data-testid="closure-blockers"' in page and "This grade needs an 8D report." in page
     assert 'data-testid="close-form"' not in page
@@ -312,8 +312,8 @@ def test_an_8d_problem_closes_with_the_checklist_of_its_d7_once_nothing_is_missi
     complete_report(a_problem, quality_engineer, general_manager)
     as_user(client, quality_engineer)
 
-    page = client.get(url("problem_detail", a_problem)).content.decode()
-    response = client.post(url("problem_close", a_problem))
+    page = client.get(url("problems:detail", a_problem)).content.decode()
+    response = client.post(url("problems:close", a_problem))
 
     assert 'data-testid="closure-ready"' in page and "The D7 checklist comes from the 8D report." in page
     assert response.status_code == 302
@@ -331,14 +331,14 @@ def test_a_problem_is_cancelled_as_a_duplicate_and_both_pages_link_each_other(
     kept = graded_problem(world.line_a1, team_leader, "C")
     as_user(client, quality_engineer)
 
-    response = client.post(url("problem_cancel", c_problem), {"cancel-number": kept.number, "cancel-reason": "same"})
+    response = client.post(url("problems:cancel", c_problem), {"cancel-number": kept.number, "cancel-reason": "same"})
 
     assert response.status_code == 302
     problem = fresh(c_problem)
     assert (problem.status, problem.duplicate_of) == (Status.CANCELLED, kept)
-    cancelled_page = client.get(url("problem_detail", c_problem)).content.decode()
-    kept_page = client.get(url("problem_detail", kept)).content.decode()
-    assert url("problem_detail", kept) in cancelled_page
+    cancelled_page = client.get(url("problems:detail", c_problem)).content.decode()
+    kept_page = client.get(url("problems:detail", kept)).content.decode()
+    assert url("problems:detail", kept) in cancelled_page
     assert c_problem.number in kept_page.split('data-testid="lifecycle-duplicates"')[1]
 
 
@@ -346,7 +346,7 @@ def test_a_kept_problem_of_another_plant_is_refused(client, other_world, c_probl
     elsewhere = graded_problem(other_world.line_a1, outsider, "C")
 
     response = as_user(client, quality_engineer).post(
-        url("problem_cancel", c_problem), {"cancel-number": elsewhere.number}
+        url("problems:cancel", c_problem), {"cancel-number": elsewhere.number}
     )
 
     assert response.status_code == 400
@@ -361,7 +361,7 @@ def test_the_plant_rule_of_cancelling_shows_as_a_refusal(client, other_world, c_
     admin.is_superuser = True
     admin.save()
 
-    response = as_user(client, admin).post(url("problem_cancel", c_problem), {"cancel-number": elsewhere.number})
+    response = as_user(client, admin).post(url("problems:cancel", c_problem), {"cancel-number": elsewhere.number})
 
     assert response.status_code == 400
     assert "Choose another problem of the same plant." in response.content.decode()
@@ -371,7 +371,7 @@ def test_the_plant_rule_of_cancelling_shows_as_a_refusal(client, other_world, c_
 def test_reopening_needs_a_reason(client, c_problem, quality_engineer):
     close_without_eightd(c_problem, user=quality_engineer)
 
-    response = as_user(client, quality_engineer).post(url("problem_reopen", c_problem), {"reopen-text": " "})
+    response = as_user(client, quality_engineer).post(url("problems:reopen", c_problem), {"reopen-text": " "})
 
     assert response.status_code == 400
     assert fresh(c_problem).status == Status.CLOSED
@@ -381,12 +381,12 @@ def test_the_history_shows_who_reopened_and_why(client, c_problem, quality_engin
     close_without_eightd(c_problem, user=quality_engineer)
 
     response = as_user(client, quality_engineer).post(
-        url("problem_reopen", c_problem), {"reopen-text": "Customer found burrs"}
+        url("problems:reopen", c_problem), {"reopen-text": "Customer found burrs"}
     )
 
     assert response.status_code == 302
     assert fresh(c_problem).status == Status.OPEN
-    page = client.get(url("problem_detail", c_problem)).content.decode()
+    page = client.get(url("problems:detail", c_problem)).content.decode()
     history = page.split('class="history"')[1]
     entry = next(item for item in history.split("<li>") if "reopened: Customer found burrs" in item)
     assert "Qe" in entry  # the quality engineer's display name
@@ -396,9 +396,9 @@ def test_a_team_leader_may_not_reopen_or_cancel(client, world, c_problem, team_l
     kept = graded_problem(world.line_a1, team_leader, "C")
     as_user(client, team_leader)
 
-    assert client.post(url("problem_cancel", c_problem), {"cancel-number": kept.number}).status_code == 403
+    assert client.post(url("problems:cancel", c_problem), {"cancel-number": kept.number}).status_code == 403
     close_without_eightd(c_problem, user=quality_engineer)
-    assert client.post(url("problem_reopen", c_problem), {"reopen-text": "Why"}).status_code == 403
+    assert client.post(url("problems:reopen", c_problem), {"reopen-text": "Why"}).status_code == 403
     assert fresh(c_problem).status == Status.CLOSED
 
 
@@ -406,7 +406,7 @@ def test_a_team_leader_may_not_reopen_or_cancel(client, world, c_problem, team_l
 
 
 def listed(client, query: str) -> set[str]:
-    response = client.get(reverse("problem_list") + query)
+    response = client.get(reverse("problems:list") + query)
     assert response.status_code == 200
     return {problem.number for problem in response.context["page"]}
 
@@ -423,13 +423,13 @@ def test_the_list_filters_problems_without_an_owner_and_overdue_ones(client, wor
     assert listed(client, "?no_owner=true") == {unowned.number}
     assert listed(client, "?overdue=true") == {late.number}
     assert listed(client, f"?owner={team_leader.pk}") == {owned.number, late.number, late_but_closed.number}
-    page = client.get(reverse("problem_list")).content.decode()
+    page = client.get(reverse("problems:list")).content.decode()
     assert page.count('data-testid="no-owner-flag"') == 1  # the unowned one, logged long ago
     assert page.count('data-testid="overdue-flag"') == 1
 
 
 def test_the_owner_filter_offers_only_people_of_the_readers_plants(client, quality_engineer, outsider):
-    response = as_user(client, quality_engineer).get(reverse("problem_list") + f"?owner={outsider.pk}")
+    response = as_user(client, quality_engineer).get(reverse("problems:list") + f"?owner={outsider.pk}")
 
     assert response.status_code == 200
     assert "owner" in response.context["filter"].form.errors
@@ -485,7 +485,7 @@ def test_a_line_scoped_reader_sees_the_card_but_no_duplicate_outside_their_lines
     lifecycle.cancel_as_duplicate(other_line, user=quality_engineer, duplicate_of=c_problem)
     leader = make_person("leader2", Role.TEAM_LEADER, plant=world.plant, line=world.line_a1)
 
-    page = as_user(client, leader).get(url("problem_detail", c_problem)).content.decode()
+    page = as_user(client, leader).get(url("problems:detail", c_problem)).content.decode()
 
     assert 'data-testid="lifecycle"' in page
     assert other_line.number not in page

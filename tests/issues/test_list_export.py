@@ -13,10 +13,10 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from issues.intake import Report, report_problem
-from issues.lifecycle import assign_owner
+from issues.common.scope import assign_role
 from issues.models import Problem, Role
-from issues.scope import assign_role
+from issues.problems.intake import Report, report_problem
+from issues.problems.lifecycle import assign_owner
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The four list pages share one helper (issues/lists.py) and one rule: a valid filter narrows,
+"""The four list pages share one helper (issues/common/lists.py) and one rule: a valid filter narrows,
 a filter value that does not hold shows its error and lists nothing (it never widens the list
 to what the other filters, or no filters, would show), and an export asked with it is a 400
 that exports nothing. Each page is checked: problems, lessons, escalations, meetings."""

@@ -16,7 +16,7 @@ from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIRequestFactory
 
-from issues.login_lockout import client_address, lockout_minutes
+from issues.common.login_lockout import client_address, lockout_minutes
 from issues.models import Role
 from tests.conftest import make_person
 

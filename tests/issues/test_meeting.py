@@ -1,4 +1,4 @@
-"""The daily QRQC meeting's verbs (issues/meeting.py): starting once a day, the agenda built from
+"""The daily QRQC meeting's verbs (issues/meetings/meeting.py): starting once a day, the agenda built from
 the plant's problems, the chair's decisions and their history, the sign-in sheet, ending."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from escalation.models import EscalationEvent
-from issues import meeting as verbs
-from issues import solving
-from issues.meeting import MeetingRefused, NotChair
+from issues.eightd import solving
+from issues.meetings import meeting as verbs
+from issues.meetings.meeting import MeetingRefused, NotChair
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Source
 from tests.concurrency import run_together
 from tests.conftest import close_without_eightd, make_person
@@ -268,7 +268,7 @@ def test_the_plant_meeting_expects_managers_and_workshop_directors(world, chair,
 
 
 def test_a_person_with_two_expected_roles_signs_once_under_the_senior_one(world, workshop_director):
-    from issues.scope import assign_role
+    from issues.common.scope import assign_role
 
     assign_role(workshop_director, Role.INSPECTION_SECTION_CHIEF, plant=world.plant)
     assign_role(workshop_director, Role.TEAM_LEADER, plant=world.plant, line=world.line_a2)

@@ -1,4 +1,4 @@
-"""The meeting's pages (issues/meeting_views.py): rights per role, starting, the chair's inline
+"""The meeting's pages (issues/meetings/views.py): rights per role, starting, the chair's inline
 decisions with and without htmx, the sign-in sheet, ending, the minutes, the list and its
 filters, bad input, the problem page's meeting decisions, and query counts."""
 
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from issues import meeting as verbs
+from issues.meetings import meeting as verbs
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem
@@ -54,7 +54,7 @@ def as_user(client, user):
 
 
 def item_url(meeting, item, action: str) -> str:
-    return reverse("meeting_item", args=[meeting.pk, item.pk, action])
+    return reverse("meetings:item", args=[meeting.pk, item.pk, action])
 
 
 def label(user) -> str:
@@ -77,11 +77,11 @@ def label(user) -> str:
 def test_each_role_sees_the_meeting_and_only_chairs_act(request, client, meeting, item, persona, page, acts):
     as_user(client, request.getfixturevalue(persona))
 
-    assert client.get(reverse("meeting_detail", args=[meeting.pk])).status_code == page
-    assert client.get(reverse("meeting_minutes", args=[meeting.pk])).status_code == page
+    assert client.get(reverse("meetings:detail", args=[meeting.pk])).status_code == page
+    assert client.get(reverse("meetings:minutes", args=[meeting.pk])).status_code == page
     response = client.post(item_url(meeting, item, "decision"), {"decision": "Ours"}, **HTMX)
     assert response.status_code == acts
-    for url in ("meeting_refresh", "meeting_end"):
+    for url in ("meetings:refresh", "meetings:end"):
         assert client.post(reverse(url, args=[meeting.pk]), **HTMX).status_code in (
             (acts, 302) if acts == 200 else (acts,)
         )
@@ -91,9 +91,9 @@ def test_each_role_sees_the_meeting_and_only_chairs_act(request, client, meeting
 
 def test_anonymous_people_are_sent_to_log_in(client, meeting, item):
     for url in (
-        reverse("meeting_list"),
-        reverse("meeting_detail", args=[meeting.pk]),
-        reverse("meeting_minutes", args=[meeting.pk]),
+        reverse("meetings:list"),
+        reverse("meetings:detail", args=[meeting.pk]),
+        reverse("meetings:minutes", args=[meeting.pk]),
     ):
         assert client.get(url).status_code == 302
     response = client.post(item_url(meeting, item, "decision"), {"decision": "x"})
@@ -106,19 +106,19 @@ def test_anonymous_people_are_sent_to_log_in(client, meeting, item):
 
 def test_the_list_offers_the_chair_todays_meetings_and_starting_twice_opens_the_same(client, world, chair, problem):
     as_user(client, chair)
-    page = client.get(reverse("meeting_list")).content.decode()
+    page = client.get(reverse("meetings:list")).content.decode()
     assert page.count('data-testid="start-meeting"') == 3  # the plant, assembly, machining
 
-    first = client.post(reverse("meeting_start"), {"plant": world.plant.pk, "workshop": world.assembly.pk})
-    second = client.post(reverse("meeting_start"), {"plant": world.plant.pk, "workshop": world.assembly.pk})
+    first = client.post(reverse("meetings:start"), {"plant": world.plant.pk, "workshop": world.assembly.pk})
+    second = client.post(reverse("meetings:start"), {"plant": world.plant.pk, "workshop": world.assembly.pk})
 
     meeting = Meeting.objects.get()
-    assert first["Location"] == second["Location"] == reverse("meeting_detail", args=[meeting.pk])
-    assert "Join (running since" in client.get(reverse("meeting_list")).content.decode()
+    assert first["Location"] == second["Location"] == reverse("meetings:detail", args=[meeting.pk])
+    assert "Join (running since" in client.get(reverse("meetings:list")).content.decode()
 
 
 def test_a_workshop_director_is_offered_their_workshop_only(client, world, workshop_director):
-    page = as_user(client, workshop_director).get(reverse("meeting_list")).content.decode()
+    page = as_user(client, workshop_director).get(reverse("meetings:list")).content.decode()
     assert page.count('data-testid="start-meeting"') == 1
     assert "Assembly" in page
 
@@ -145,19 +145,19 @@ def test_starting_a_meeting_one_may_not_chair_is_refused(request, client, world,
         posted["workshop"] = places_workshop[data["workshop"]]
     as_user(client, request.getfixturevalue(persona))
 
-    assert client.post(reverse("meeting_start"), posted).status_code == status
+    assert client.post(reverse("meetings:start"), posted).status_code == status
     assert not Meeting.objects.exists()
 
 
 def test_start_is_post_only(client, chair):
-    assert as_user(client, chair).get(reverse("meeting_start")).status_code == 405
+    assert as_user(client, chair).get(reverse("meetings:start")).status_code == 405
 
 
 # --- the running meeting --------------------------------------------------------------------
 
 
 def test_the_meeting_page_shows_the_agenda_the_sheet_and_the_timer(client, chair, meeting, problem):
-    page = as_user(client, chair).get(reverse("meeting_detail", args=[meeting.pk])).content.decode()
+    page = as_user(client, chair).get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
 
     assert problem.number in page
     assert 'data-testid="group-other"' in page and "Other internal problems" in page
@@ -168,12 +168,12 @@ def test_the_meeting_page_shows_the_agenda_the_sheet_and_the_timer(client, chair
 
 
 def test_a_reader_who_does_not_chair_sees_no_forms_but_may_sign_in(client, meeting, team_leader):
-    page = as_user(client, team_leader).get(reverse("meeting_detail", args=[meeting.pk])).content.decode()
+    page = as_user(client, team_leader).get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
 
     assert 'data-testid="owner-form"' not in page and 'data-testid="end-form"' not in page
     assert 'data-testid="i-am-here"' in page
 
-    response = client.post(reverse("meeting_sign_in", args=[meeting.pk]), **HTMX)
+    response = client.post(reverse("meetings:sign_in", args=[meeting.pk]), **HTMX)
 
     assert response.status_code == 200 and 'data-testid="sign-in-sheet"' in response.content.decode()
     assert meeting.attendances.get(person=team_leader).state == State.PRESENT
@@ -198,7 +198,7 @@ def test_without_javascript_an_action_comes_back_to_the_page(client, chair, meet
     response = as_user(client, chair).post(item_url(meeting, item, "decision"), {"decision": "Stop the line"})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("meeting_detail", args=[meeting.pk]) + f"#item-{item.pk}"
+    assert response["Location"] == reverse("meetings:detail", args=[meeting.pk]) + f"#item-{item.pk}"
     assert Problem.objects.get(pk=item.problem_id).decision == "Stop the line"
 
 
@@ -241,13 +241,13 @@ def test_a_blocked_closure_lists_what_is_missing(client, chair, meeting, item):
 
 @pytest.mark.parametrize("action", ["close", "delete", "owner/"])
 def test_an_unknown_action_is_not_found(client, chair, meeting, item, action):
-    url = reverse("meeting_detail", args=[meeting.pk]) + f"items/{item.pk}/{action}/"
+    url = reverse("meetings:detail", args=[meeting.pk]) + f"items/{item.pk}/{action}/"
     assert as_user(client, chair).post(url, {}).status_code == 404
 
 
 def test_an_item_of_another_meeting_is_not_found(client, world, chair, meeting, item):
     other = verbs.start_meeting(chair, world.plant, world.machining)
-    url = reverse("meeting_item", args=[other.pk, item.pk, "decision"])
+    url = reverse("meetings:item", args=[other.pk, item.pk, "decision"])
     assert as_user(client, chair).post(url, {"decision": "x"}).status_code == 404
 
 
@@ -267,7 +267,7 @@ def test_the_board_status_form_sets_the_colours(client, chair, meeting, item):
 def test_the_timer_is_rendered_with_its_colour_for_pages_without_javascript(client, chair, meeting, minutes, state):
     Meeting.objects.filter(pk=meeting.pk).update(started_at=timezone.now() - dt.timedelta(minutes=minutes, seconds=5))
 
-    page = as_user(client, chair).get(reverse("meeting_detail", args=[meeting.pk])).content.decode()
+    page = as_user(client, chair).get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
 
     assert f"timer {state}" in page
     assert f'<span class="clock">{minutes}:0' in page
@@ -277,7 +277,7 @@ def test_the_timer_is_rendered_with_its_colour_for_pages_without_javascript(clie
 def test_refreshing_the_agenda_adds_a_problem_logged_during_the_meeting(client, world, chair, meeting, team_leader):
     late = graded_problem(world.line_a2, team_leader, "A", occurred_at=timezone.now() - dt.timedelta(minutes=1))
 
-    response = as_user(client, chair).post(reverse("meeting_refresh", args=[meeting.pk]))
+    response = as_user(client, chair).post(reverse("meetings:refresh", args=[meeting.pk]))
 
     assert response.status_code == 302
     assert meeting.items.filter(problem=late).exists()
@@ -287,9 +287,9 @@ def test_refreshing_the_agenda_adds_a_problem_logged_during_the_meeting(client, 
 def test_starting_a_meeting_that_ended_today_shows_its_minutes(client, world, chair, meeting):
     verbs.end_meeting(meeting, user=chair)
     response = as_user(client, chair).post(
-        reverse("meeting_start"), {"plant": world.plant.pk, "workshop": world.assembly.pk}
+        reverse("meetings:start"), {"plant": world.plant.pk, "workshop": world.assembly.pk}
     )
-    assert response["Location"] == reverse("meeting_minutes", args=[meeting.pk])
+    assert response["Location"] == reverse("meetings:minutes", args=[meeting.pk])
 
 
 # --- the sign-in sheet ----------------------------------------------------------------------
@@ -303,12 +303,12 @@ def test_the_chair_marks_a_stand_in_by_name_or_as_a_person(
     director_row = meeting.attendances.get(person=workshop_director)
 
     by_person = client.post(
-        reverse("meeting_attendance", args=[meeting.pk, leader_row.pk]),
+        reverse("meetings:attendance", args=[meeting.pk, leader_row.pk]),
         {"state": "stand_in", "stand_in": label(operator)},
         **HTMX,
     )
     by_name = client.post(
-        reverse("meeting_attendance", args=[meeting.pk, director_row.pk]), {"state": "stand_in", "stand_in": "王伟"}
+        reverse("meetings:attendance", args=[meeting.pk, director_row.pk]), {"state": "stand_in", "stand_in": "王伟"}
     )
 
     assert by_person.status_code == 200 and 'id="sheet"' in by_person.content.decode()
@@ -322,7 +322,7 @@ def test_the_chair_marks_a_stand_in_by_name_or_as_a_person(
 @pytest.mark.parametrize("data", [{"state": "stand_in"}, {"state": "sleeping"}, {}])
 def test_a_wrong_attendance_is_refused(client, chair, meeting, team_leader, data):
     row = meeting.attendances.get(person=team_leader)
-    url = reverse("meeting_attendance", args=[meeting.pk, row.pk])
+    url = reverse("meetings:attendance", args=[meeting.pk, row.pk])
     as_user(client, chair)
 
     assert 'data-testid="sheet-error"' in client.post(url, data, **HTMX).content.decode()
@@ -333,7 +333,7 @@ def test_a_wrong_attendance_is_refused(client, chair, meeting, team_leader, data
 def test_a_row_of_another_meeting_is_not_found(client, world, chair, meeting, team_leader):
     other = verbs.start_meeting(chair, world.plant, world.machining)
     row = meeting.attendances.get(person=team_leader)
-    url = reverse("meeting_attendance", args=[other.pk, row.pk])
+    url = reverse("meetings:attendance", args=[other.pk, row.pk])
     assert as_user(client, chair).post(url, {"state": "present"}).status_code == 404
 
 
@@ -341,17 +341,17 @@ def test_only_the_chair_marks_others_and_an_outsider_finds_nothing(
     client, meeting, team_leader, workshop_director, outsider
 ):
     row = meeting.attendances.get(person=workshop_director)
-    url = reverse("meeting_attendance", args=[meeting.pk, row.pk])
+    url = reverse("meetings:attendance", args=[meeting.pk, row.pk])
 
     assert as_user(client, team_leader).post(url, {"state": "awol"}).status_code == 403
     assert as_user(client, outsider).post(url, {"state": "awol"}).status_code == 404
-    assert as_user(client, outsider).post(reverse("meeting_sign_in", args=[meeting.pk])).status_code == 404
+    assert as_user(client, outsider).post(reverse("meetings:sign_in", args=[meeting.pk])).status_code == 404
     assert Attendance.objects.get(pk=row.pk).state == State.UNKNOWN
 
 
 def test_the_chair_adds_a_guest_once(client, chair, meeting, operator):
     as_user(client, chair)
-    url = reverse("meeting_guest", args=[meeting.pk])
+    url = reverse("meetings:guest", args=[meeting.pk])
 
     client.post(url, {"person": label(operator)}, **HTMX)
     client.post(url, {"person": label(operator)}, **HTMX)
@@ -368,11 +368,11 @@ def test_ending_leads_to_the_minutes_and_the_meeting_no_longer_changes(client, c
     as_user(client, chair)
     client.post(item_url(meeting, item, "decision"), {"decision": "Contain by sorting"})
 
-    response = client.post(reverse("meeting_end", args=[meeting.pk]), {"notes": "Quick"})
+    response = client.post(reverse("meetings:end", args=[meeting.pk]), {"notes": "Quick"})
 
-    assert response["Location"] == reverse("meeting_minutes", args=[meeting.pk])
+    assert response["Location"] == reverse("meetings:minutes", args=[meeting.pk])
     assert meeting.attendances.get(person=team_leader).state == State.ABSENT_WITHOUT_LEAVE
-    assert client.get(reverse("meeting_detail", args=[meeting.pk]))["Location"] == response["Location"]
+    assert client.get(reverse("meetings:detail", args=[meeting.pk]))["Location"] == response["Location"]
     minutes = client.get(response["Location"]).content.decode()
     assert "Contain by sorting" in minutes and "Absent without leave" in minutes and "Quick" in minutes
     late = client.post(item_url(meeting, item, "decision"), {"decision": "Changed later"})
@@ -386,15 +386,17 @@ def test_the_list_shows_past_meetings_filtered_and_links_their_minutes(client, w
     verbs.end_meeting(meeting, user=chair)
     as_user(client, chair)
 
-    page = client.get(reverse("meeting_list")).content.decode()
-    assert reverse("meeting_minutes", args=[meeting.pk]) in page and 'data-testid="meeting-row"' in page
+    page = client.get(reverse("meetings:list")).content.decode()
+    assert reverse("meetings:minutes", args=[meeting.pk]) in page and 'data-testid="meeting-row"' in page
 
     later = (meeting.day + dt.timedelta(days=1)).isoformat()
-    assert 'data-testid="meeting-row"' not in client.get(reverse("meeting_list"), {"day_after": later}).content.decode()
     assert (
-        'data-testid="meeting-row"' in client.get(reverse("meeting_list"), {"plant": world.plant.pk}).content.decode()
+        'data-testid="meeting-row"' not in client.get(reverse("meetings:list"), {"day_after": later}).content.decode()
     )
-    assert 'data-testid="meeting-row"' in client.get(reverse("meeting_list"), {"chair": chair.pk}).content.decode()
+    assert (
+        'data-testid="meeting-row"' in client.get(reverse("meetings:list"), {"plant": world.plant.pk}).content.decode()
+    )
+    assert 'data-testid="meeting-row"' in client.get(reverse("meetings:list"), {"chair": chair.pk}).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -402,11 +404,11 @@ def test_the_list_shows_past_meetings_filtered_and_links_their_minutes(client, w
     [{"page": "abc"}, {"page": "999"}, {"day_after": "not-a-date"}, {"plant": "x"}, {"chair": "99999999999999999999"}],
 )
 def test_the_list_takes_bad_parameters_without_a_500(client, chair, meeting, query):
-    assert as_user(client, chair).get(reverse("meeting_list"), query).status_code == 200
+    assert as_user(client, chair).get(reverse("meetings:list"), query).status_code == 200
 
 
 def test_an_outsider_sees_no_meeting_in_the_list(client, meeting, outsider):
-    page = as_user(client, outsider).get(reverse("meeting_list")).content.decode()
+    page = as_user(client, outsider).get(reverse("meetings:list")).content.decode()
     assert 'data-testid="meeting-row"' not in page and 'data-testid="start-meeting"' in page  # their own plant
 
 
@@ -414,11 +416,11 @@ def test_the_problem_page_shows_the_meetings_decisions_and_their_history(client,
     verbs.record_decision(item, user=chair, text="Change the tool every shift")
     verbs.set_board_status(item, user=chair, colours={"containment": "yellow"})
 
-    page = as_user(client, team_leader).get(reverse("problem_detail", args=[item.problem_id])).content.decode()
+    page = as_user(client, team_leader).get(reverse("problems:detail", args=[item.problem_id])).content.decode()
 
     assert 'data-testid="meeting-decisions"' in page
     assert "Change the tool every shift" in page
-    assert reverse("meeting_detail", args=[meeting.pk]) in page
+    assert reverse("meetings:detail", args=[meeting.pk]) in page
     assert "QRQC meeting " in page and ": decision" in page  # the history's reason
     assert "Containment Y" in page  # the board status as words, not JSON
 
@@ -427,9 +429,9 @@ def test_the_pages_render_in_chinese(client, chair, meeting):
     as_user(client, chair)
     client.cookies["django_language"] = "zh-hans"
     for url in (
-        reverse("meeting_list"),
-        reverse("meeting_detail", args=[meeting.pk]),
-        reverse("meeting_minutes", args=[meeting.pk]),
+        reverse("meetings:list"),
+        reverse("meetings:detail", args=[meeting.pk]),
+        reverse("meetings:minutes", args=[meeting.pk]),
     ):
         response = client.get(url)
         assert response.status_code == 200 and 'lang="zh-CN"' in response.content.decode()
@@ -470,7 +472,7 @@ def count_queries(client, url) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("page", ["meeting_detail", "meeting_minutes"])
+@pytest.mark.parametrize("page", ["meetings:detail", "meetings:minutes"])
 def test_the_meeting_pages_cost_the_same_queries_for_5_or_500_items(client, chair, meeting, problem, team_leader, page):
     as_user(client, chair)
     url = reverse(page, args=[meeting.pk])
@@ -487,7 +489,7 @@ def test_the_meeting_pages_cost_the_same_queries_for_5_or_500_items(client, chai
 
 def test_the_list_costs_the_same_queries_for_5_or_50_meetings(client, world, chair, meeting):
     as_user(client, chair)
-    url = reverse("meeting_list")
+    url = reverse("meetings:list")
 
     def more_meetings(count: int) -> None:
         first = Meeting.objects.order_by("day").first().day
@@ -521,6 +523,6 @@ def test_a_plant_of_many_people_does_not_weigh_down_the_page(client, world, chai
         make_person(f"worker{number}", Role.OPERATOR, plant=world.plant, line=world.line_a1)
     grow_agenda(meeting, problem, 19, team_leader)
 
-    page = as_user(client, chair).get(reverse("meeting_detail", args=[meeting.pk])).content.decode()
+    page = as_user(client, chair).get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
 
     assert page.count("Worker7 (worker7)") == 1

@@ -15,12 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from issues import lifecycle, solving
-from issues import meeting as meeting_verbs
-from issues.eightd import Colour
-from issues.meeting import MAX_DECISION
-from issues.minutes import minutes_data, render_minutes
+from issues.eightd import solving
+from issues.eightd.rules import Colour
+from issues.meetings import meeting as meeting_verbs
+from issues.meetings.meeting import MAX_DECISION
+from issues.meetings.minutes import minutes_data, render_minutes
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role
+from issues.problems import lifecycle
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.test_printout import pages, pdf_text, run, saved
@@ -426,7 +427,7 @@ def test_sixty_items_run_over_a_few_pages_with_the_table_header_on_each(
 
 def test_a_very_long_decision_runs_on_over_the_next_page(world, chair, team_leader, tmp_path):
     meeting = start(world, chair)
-    # As long as the meeting page takes (issues.meeting.MAX_DECISION), in Chinese: longer than a page in its column.
+    # As long as the meeting page takes (issues.meetings.meeting.MAX_DECISION), in Chinese: longer than a page in its column.
     decision = "FIRST-WORDS " + "全检所有库存并隔离可疑批次。" * 140 + " LAST-WORDS"
     assert len(decision) <= MAX_DECISION
     put(meeting, graded_problem(world.line_a1, team_leader, "A"), "customer", decision=decision)
@@ -442,7 +443,7 @@ def test_a_very_long_decision_runs_on_over_the_next_page(world, chair, team_lead
 
 
 def url(meeting: Meeting, **query) -> str:
-    path = reverse("meeting_minutes_pdf", args=[meeting.pk])
+    path = reverse("meetings:minutes_pdf", args=[meeting.pk])
     return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
@@ -514,7 +515,7 @@ def test_without_its_font_the_minutes_are_a_503_page_in_the_readers_language_and
     settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
     client.force_login(chair)
 
-    with caplog.at_level("ERROR", logger="issues.pdf_views"):
+    with caplog.at_level("ERROR", logger="issues.eightd.pdf_views"):
         response = client.get(url(held, language="zh-hans"))  # the page is in the reader's language, English
 
     assert response.status_code == 503

@@ -1,4 +1,4 @@
-"""The printouts' CJK font (issues/pdf_font.py, issue #11): it comes with requirements.txt (the
+"""The printouts' CJK font (issues/common/pdf_font.py, issue #11): it comes with requirements.txt (the
 paperang-p2-fonts-cjk package) rather than from a Debian package, QRQC_PDF_FONT still chooses
 another, a file that cannot print Chinese is refused with a message that says what to fix, and
 the web charts fall back to reportlab's built-in CJK metrics instead of failing."""
@@ -15,9 +15,9 @@ import pytest
 import reportlab
 from django.utils import translation
 
-from issues import pdf_font
-from issues.pdf_font import FontUnavailable, chart_font, printout_font
-from issues.printout import EightDPrint, Row, SectionPrint, render_eightd
+from issues.common import pdf_font
+from issues.common.pdf_font import FontUnavailable, chart_font, printout_font
+from issues.eightd.printout import EightDPrint, Row, SectionPrint, render_eightd
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGED = str(resources.files("paperang_p2_fonts_cjk") / "fonts/wqy-microhei.ttc")
@@ -74,7 +74,7 @@ def test_without_the_font_package_the_site_starts_and_the_printout_says_what_to_
     code = (
         "from django.conf import settings\n"
         "print(repr(settings.QRQC_PDF_FONT))\n"
-        "from issues.pdf_font import FontUnavailable, font_name\n"
+        "from issues.common.pdf_font import FontUnavailable, font_name\n"
         "try:\n"
         "    font_name()\n"
         "except FontUnavailable as exc:\n"
@@ -131,7 +131,7 @@ def test_a_font_that_cannot_print_chinese_is_refused_with_what_to_fix(settings, 
 def test_the_charts_fall_back_to_built_in_metrics_and_log_the_fault_once(settings, tmp_path, caplog):
     settings.QRQC_PDF_FONT = str(tmp_path / "gone.ttc")
 
-    with caplog.at_level("ERROR", logger="issues.pdf_font"):
+    with caplog.at_level("ERROR", logger="issues.common.pdf_font"):
         fonts = [chart_font(), chart_font()]
 
     assert fonts[0] == fonts[1]

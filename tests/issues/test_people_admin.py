@@ -2,8 +2,8 @@
 
 from django.urls import reverse
 
+from issues.common.scope import scope_of
 from issues.models import Role
-from issues.scope import scope_of
 
 
 def current_form_data(client, url: str) -> dict:

@@ -15,9 +15,9 @@ from PIL import Image
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from issues.intake import Report, report_problem
 from issues.models import Problem, Profile, Role
-from issues.photos import store_photo
+from issues.problems.intake import Report, report_problem
+from issues.problems.photos import store_photo
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db

@@ -16,12 +16,12 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from issues import solving
-from issues.intake import Report, report_problem
+from issues.eightd import solving
+from issues.eightd.print_data import eightd_print_data
+from issues.eightd.printout import render_eightd, text_in
 from issues.models import EightDReport, Role, SectionAttachment, SectionCode
-from issues.pdf_views import eightd_print_data
-from issues.photos import store_photo
-from issues.printout import render_eightd, text_in
+from issues.problems.intake import Report, report_problem
+from issues.problems.photos import store_photo
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def jpeg(width: int = 1600, height: int = 1200, colour=(200, 60, 40)) -> bytes:
 
 
 def answers(owner: int, signer: int) -> dict[str, dict]:
-    """A complete answer per section, as issues.sections stores it (Chinese typed in places)."""
+    """A complete answer per section, as issues.eightd.sections stores it (Chinese typed in places)."""
     return {
         "D0": {
             "symptom": f"{CHINESE}：壳体法兰边缘",
@@ -421,7 +421,7 @@ def test_without_its_font_the_download_is_a_503_page_in_the_readers_language_and
     settings.QRQC_PDF_FONT = str(tmp_path / "no-such-font.ttc")
     client.cookies["django_language"] = "zh-hans"
 
-    with caplog.at_level("ERROR", logger="issues.pdf_views"):
+    with caplog.at_level("ERROR", logger="issues.eightd.pdf_views"):
         response = download(client, reviewer, problem, "both")
 
     assert response.status_code == 503

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from issues.board import STEPS, step_colours
-from issues.eightd import Colour
+from issues.eightd.rules import Colour
+from issues.eightd.steps import STEPS, step_colours
 from issues.models import Problem, Source
 from tests.issues.test_api import PROBLEMS_URL, create_body, token_client
 from tests.issues.test_intake_form import NEW_URL, form_data

@@ -1,4 +1,4 @@
-"""The Q chart's pure logic and its SVG charts (issues/qchart.py, issue #5)."""
+"""The Q chart's pure logic and its SVG charts (issues/qchart/charts.py, issue #5)."""
 
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from reportlab.graphics.shapes import PolyLine
 
-from issues import qchart
-from issues.qchart import Day, day_colour, last_12_months, month_calendar, next_month, pareto, previous_month
+from issues.qchart import charts as qchart
+from issues.qchart.charts import Day, day_colour, last_12_months, month_calendar, next_month, pareto, previous_month
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,4 +1,4 @@
-"""The Q chart page (issues/qchart_views.py, issue #5): day colours from real problems, the
+"""The Q chart page (issues/qchart/views.py, issue #5): day colours from real problems, the
 plant's local day, month navigation, a day's problems, scope, bad parameters, the charts, and
 a query count that does not grow with the number of problems."""
 
@@ -17,10 +17,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from issues import qchart, qchart_data, qchart_views
-from issues.lifecycle import cancel_as_duplicate
 from issues.models import FailureMode, Problem, Profile, Role
-from issues.tasks import schedule_qcharts
+from issues.problems.lifecycle import cancel_as_duplicate
+from issues.qchart import charts as qchart
+from issues.qchart import data as qchart_data
+from issues.qchart import drawing
+from issues.qchart import views as qchart_views
+from issues.qchart.tasks import schedule_qcharts
 from tests.conftest import make_person
 from tests.issues.eightd_factory import copied, graded_problem
 
@@ -28,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 18, 10, 0, tzinfo=SHANGHAI)  # a Wednesday; the 19th on is the future
-URL = reverse("qchart")
+URL = reverse("qchart:index")
 
 
 @pytest.fixture(autouse=True)
@@ -529,12 +532,12 @@ def test_charts_drawn_ahead_by_a_worker_reach_every_reader_without_drawing(
     logged(world.line_a1, team_leader, "B", at(2))
     logged(world.line_m1, team_leader, "C", at(3))
 
-    drawn = qchart_views.draw_ahead(world.plant, 2026, 3)
+    drawn = drawing.draw_ahead(world.plant, 2026, 3)
 
     # Three charts in two languages, for the plant and for each workshop, but the workshops' one
     # problem each are the same categories, and no problem has a failure mode: 12 different charts.
     assert drawn == len(drawings) == 12
-    assert qchart_views.draw_ahead(world.plant, 2026, 3) == 0  # all kept: nothing to draw again
+    assert drawing.draw_ahead(world.plant, 2026, 3) == 0  # all kept: nothing to draw again
     drawings.clear()
     page(quality_engineer, month="2026-03")
     page(quality_engineer, "zh-hans", month="2026-03")
@@ -554,7 +557,10 @@ def test_a_problem_is_logged_when_the_cache_for_drawing_ahead_is_down(
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
-    with caplog.at_level("WARNING", logger="issues.tasks"), django_capture_on_commit_callbacks(execute=True) as hooks:
+    with (
+        caplog.at_level("WARNING", logger="issues.qchart.tasks"),
+        django_capture_on_commit_callbacks(execute=True) as hooks,
+    ):
         problem = logged(world.line_a1, team_leader, "A", at(2))
 
     assert any(getattr(hook, "func", None) is schedule_qcharts for hook in hooks)

@@ -1,4 +1,4 @@
-"""Recurrence (DOMAIN.md §3.7) through the real intake: issues.intake.report_problem.
+"""Recurrence (DOMAIN.md §3.7) through the real intake: issues.problems.intake.report_problem.
 
 Same failure mode + same line + same cause family inside the plant's recurrence window
 (30 days by default) is a repeat; a failure mode seen 3 times within 90 days anywhere in
@@ -12,8 +12,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from issues.intake import Report, report_problem
 from issues.models import FailureMode, Problem
+from issues.problems.intake import Report, report_problem
 
 C_FACTS: dict = {}
 B_FACTS = {"zero_tolerance_count": 1}

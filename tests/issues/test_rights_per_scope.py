@@ -17,9 +17,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from issues import lifecycle, solving
+from issues.common.scope import assign_role
+from issues.eightd import solving
 from issues.models import AgendaItem, Containment, EightDReport, Meeting, Problem, Role, Section
-from issues.scope import assign_role
+from issues.problems import lifecycle
 from tests.conftest import NOT_APPLICABLE_CHECKLIST, make_person
 from tests.issues.eightd_factory import clean_answer, graded_problem, valid_content
 from tests.issues.mixed_roles import checklist_post, contained, qe_of_xa2_leading_sz1_a1, take_from_role
@@ -55,22 +56,22 @@ def fresh(problem: Problem) -> Problem:
 # action → (url name and extra args, what is posted, whether it was done)
 LIFECYCLE = {
     "close": (
-        ("problem_close",),
+        ("problems:close",),
         lambda ctx: {"close-cause_note": "Worn tool", **checklist_post()},
         lambda problem, ctx: problem.status == Status.CLOSED,
     ),
     "cancel": (
-        ("problem_cancel",),
+        ("problems:cancel",),
         lambda ctx: {"cancel-number": ctx["kept"].number, "cancel-reason": "the same burr"},
         lambda problem, ctx: problem.status == Status.CANCELLED,
     ),
     "assign": (
-        ("problem_assign",),
+        ("problems:assign",),
         lambda ctx: {"assign-owner": ctx["owner"].pk, "assign-due_date": today().isoformat()},
         lambda problem, ctx: problem.owner_id == ctx["owner"].pk,
     ),
     "move a stage": (
-        ("problem_stage", "cause"),
+        ("problems:stage", "cause"),
         lambda ctx: {"cause-text": "Worn deburring tool"},
         lambda problem, ctx: problem.status == Status.ANALYSED,
     ),
@@ -98,7 +99,7 @@ def test_they_reopen_only_their_own_plants_closed_problems(plants, dual, leaders
     problem = contained(plants[plant].line_a1, leaders[plant])
     lifecycle.close_problem(problem, user=engineers[plant], checklist=NOT_APPLICABLE_CHECKLIST, cause_note="tool")
 
-    response = as_user(dual).post(reverse("problem_reopen", args=[problem.pk]), {"reopen-text": "It came back"})
+    response = as_user(dual).post(reverse("problems:reopen", args=[problem.pk]), {"reopen-text": "It came back"})
 
     assert response.status_code == (302 if allowed else 403)
     assert (fresh(problem).status == Status.OPEN) == allowed
@@ -107,7 +108,7 @@ def test_they_reopen_only_their_own_plants_closed_problems(plants, dual, leaders
 def test_the_problem_page_offers_them_no_action_of_the_quality_department_in_the_other_plant(plants, dual, leaders):
     problem = contained(plants["sz1"].line_a1, leaders["sz1"])
 
-    context = as_user(dual).get(reverse("problem_detail", args=[problem.pk])).context
+    context = as_user(dual).get(reverse("problems:detail", args=[problem.pk])).context
 
     assert not context.get("can_close") and "assign_form" not in context and "cancel_form" not in context
     assert context["can_contain"]  # what a team leader of the line may do stays
@@ -142,7 +143,7 @@ def reports(plants, leaders, engineers):
 def test_they_review_8d_answers_only_in_their_own_plant(dual, reports, action, data, state, plant, allowed):
     report = reports[plant]
 
-    response = as_user(dual).post(reverse("eightd_section_action", args=[report.problem_id, "D0", action]), data)
+    response = as_user(dual).post(reverse("eightd:section_action", args=[report.problem_id, "D0", action]), data)
 
     assert response.status_code == (302 if allowed else 403)
     assert (Section.objects.get(report=report, code="D0").state == state) == allowed
@@ -153,7 +154,7 @@ def test_they_edit_the_8d_header_only_in_their_own_plant(dual, reports, plant, a
     report = reports[plant]
 
     response = as_user(dual).post(
-        reverse("eightd_header", args=[report.problem_id]),
+        reverse("eightd:header", args=[report.problem_id]),
         {"customer": "ACME", "part_number": "4711", "part_name": "X"},
     )
 
@@ -165,7 +166,7 @@ def test_they_edit_the_8d_header_only_in_their_own_plant(dual, reports, plant, a
 def test_they_start_an_8d_only_in_their_own_plant(plants, dual, leaders, plant, allowed):
     problem = graded_problem(plants[plant].line_a1, leaders[plant], "A")
 
-    response = as_user(dual).post(reverse("eightd_start", args=[problem.pk]))
+    response = as_user(dual).post(reverse("eightd:start", args=[problem.pk]))
 
     assert response.status_code == (302 if allowed else 403)
     assert EightDReport.objects.filter(problem=problem).exists() == allowed
@@ -190,7 +191,7 @@ def test_a_line_quality_engineer_who_operates_another_line_closes_only_on_their_
     client = as_user(m1_engineer)
 
     closed = client.post(
-        reverse("problem_close", args=[problem.pk]), {"close-cause_note": "Worn tool", **checklist_post()}
+        reverse("problems:close", args=[problem.pk]), {"close-cause_note": "Worn tool", **checklist_post()}
     )
 
     assert closed.status_code == (302 if allowed else 403)
@@ -233,7 +234,7 @@ def test_a_meeting_is_chaired_by_a_chair_role_over_its_workshop_or_plant(
     client = as_user(_people(plants)[persona])
 
     started = {
-        place: client.post(reverse("meeting_start"), {"plant": sz1.plant.pk, **workshop}).status_code
+        place: client.post(reverse("meetings:start"), {"plant": sz1.plant.pk, **workshop}).status_code
         for place, workshop in (
             ("plant", {}),
             ("assembly", {"workshop": sz1.assembly.pk}),
@@ -261,13 +262,13 @@ def test_the_chair_of_a_workshop_meeting_confirms_no_closure_the_quality_departm
     Problem.objects.filter(pk=problem.pk).update(cause_note="Worn tool", closure_checklist=NOT_APPLICABLE_CHECKLIST)
     client = as_user(director_and_xa2_engineer)
     started = client.post(
-        reverse("meeting_start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
+        reverse("meetings:start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
     )
     meeting = Meeting.objects.get()
     item = AgendaItem.objects.get(meeting=meeting, problem=problem)
 
-    decided = client.post(reverse("meeting_item", args=[meeting.pk, item.pk, "decision"]), {"decision": "Close it"})
-    confirmed = client.post(reverse("meeting_item", args=[meeting.pk, item.pk, "closure"]))
+    decided = client.post(reverse("meetings:item", args=[meeting.pk, item.pk, "decision"]), {"decision": "Close it"})
+    confirmed = client.post(reverse("meetings:item", args=[meeting.pk, item.pk, "closure"]))
 
     assert started.status_code == decided.status_code == 302  # they chair it
     assert confirmed.status_code == 400
@@ -283,9 +284,9 @@ def test_a_chair_role_whose_group_lost_the_right_chairs_nothing_even_with_anothe
     client = as_user(director_and_xa2_engineer)
 
     sz1_assembly = client.post(
-        reverse("meeting_start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
+        reverse("meetings:start"), {"plant": plants["sz1"].plant.pk, "workshop": plants["sz1"].assembly.pk}
     )
-    xa2_plant = client.post(reverse("meeting_start"), {"plant": plants["xa2"].plant.pk})
+    xa2_plant = client.post(reverse("meetings:start"), {"plant": plants["xa2"].plant.pk})
 
     assert (sz1_assembly.status_code, xa2_plant.status_code) == (403, 302)
     assert list(Meeting.objects.values_list("plant__code", "workshop")) == [("xa2", None)]
@@ -311,8 +312,8 @@ def test_a_role_whose_group_cannot_read_problems_shows_none_of_its_lines(plants,
     assert listed == {ours.number}
     assert api.get(f"/api/v1/problems/{theirs.pk}/").status_code == 404
     assert api.get(f"/api/v1/problems/{ours.pk}/").status_code == 200
-    assert {problem.number for problem in web.get(reverse("problem_list")).context["page"]} == {ours.number}
-    assert web.get(reverse("problem_detail", args=[theirs.pk])).status_code == 404
+    assert {problem.number for problem in web.get(reverse("problems:list")).context["page"]} == {ours.number}
+    assert web.get(reverse("problems:detail", args=[theirs.pk])).status_code == 404
 
 
 def intake(line) -> dict:
@@ -331,7 +332,7 @@ def test_a_role_whose_group_cannot_report_offers_none_of_its_lines_to_report_on(
 
     refused = api.post("/api/v1/problems/", intake(plants["sz1"].line_a1), format="json")
     accepted = api.post("/api/v1/problems/", intake(plants["xa2"].line_a1), format="json")
-    form_lines = set(as_user(dual).get(reverse("problem_new")).context["form"].fields["line"].queryset)
+    form_lines = set(as_user(dual).get(reverse("problems:new")).context["form"].fields["line"].queryset)
 
     assert refused.status_code == 400 and "line" in refused.json()
     assert accepted.status_code == 201
@@ -344,7 +345,7 @@ def test_by_default_the_team_leader_reports_and_contains_on_their_line_of_the_ot
     problem = Problem.objects.get(pk=created.json()["id"])
 
     contained_ = as_user(dual).post(
-        reverse("contain_problem", args=[problem.pk]), {"action": "Sorted", "done_by": "Dual", "quantity_secured": "4"}
+        reverse("problems:contain", args=[problem.pk]), {"action": "Sorted", "done_by": "Dual", "quantity_secured": "4"}
     )
 
     assert created.status_code == 201 and contained_.status_code == 302
@@ -357,7 +358,7 @@ def test_containment_needs_the_right_to_report_over_the_problems_line(plants, du
     problem = graded_problem(plants[plant].line_a1, leaders[plant], "C")
 
     response = as_user(dual).post(
-        reverse("contain_problem", args=[problem.pk]), {"action": "Sorted", "done_by": "Dual", "quantity_secured": "4"}
+        reverse("problems:contain", args=[problem.pk]), {"action": "Sorted", "done_by": "Dual", "quantity_secured": "4"}
     )
 
     assert response.status_code == (302 if allowed else 403)

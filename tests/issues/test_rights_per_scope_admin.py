@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from escalation.models import AlarmRule, EscalationEvent, EscalationPolicy, WebhookEndpoint
 from escalation.sweep import sweep
+from issues.common.scope import assign_role
 from issues.models import FailureMode, Lesson, Meeting, Problem, Role, SolvingPolicy, ThresholdTable
-from issues.scope import assign_role
 from tests.conftest import build_plant, make_person
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.mixed_roles import SZ1_NAMES, give_to_role, staff

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from issues.intake import Report, report_problem
+from issues.problems.intake import Report, report_problem
 from qrqc_site.wsgi import application
 
 pytestmark = pytest.mark.django_db

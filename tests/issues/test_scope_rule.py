@@ -1,4 +1,4 @@
-"""The covering rule on its own (issues.scope.Scope with issues.models.place): which objects a
+"""The covering rule on its own (issues.common.scope.Scope with issues.models.place): which objects a
 plant-wide, a workshop and a line role cover, for things of each level. No database: the
 objects are unsaved instances carrying their ids."""
 
@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from escalation.models import WebhookEndpoint
+from issues.common.scope import EVERYTHING, NOTHING, Scope
 from issues.models import EightDReport, FailureMode, Line, Meeting, Problem, Section, ThresholdTable, Workshop
-from issues.scope import EVERYTHING, NOTHING, Scope
 
 PLANT, OTHER_PLANT, WORKSHOP, OTHER_WORKSHOP, LINE, SISTER_LINE = 1, 2, 10, 11, 100, 101
 

@@ -1,4 +1,4 @@
-"""The 8D section forms (issues.sections): drafts keep whatever is filled, submits need a
+"""The 8D section forms (issues.eightd.sections): drafts keep whatever is filled, submits need a
 complete answer and its cross-field rules, person fields take only the plant's people, and the
 stored JSON is plain (ids, ISO dates)."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from issues import sections
-from issues.eightd import SECTIONS, checklist_errors
-from issues.solving import people_of
+from issues.common.people import people_of
+from issues.eightd import sections
+from issues.eightd.rules import SECTIONS, checklist_errors, checklist_from
 from tests.issues.eightd_factory import as_post, valid_content
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_a_complete_answer_is_stored_exactly_as_given(code, people, team):
 
 
 def test_the_d7_answer_is_a_complete_closure_checklist(team):
-    checklist = sections.checklist_from(valid_content("D7", team))
+    checklist = checklist_from(valid_content("D7", team))
 
     assert checklist["pfmea"] == {"status": "updated", "reference": "PFMEA-12 rev C", "reason": ""}
     assert checklist["dfmea"] == {"status": "na", "reference": "", "reason": "Design not concerned"}

@@ -10,8 +10,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from escalation.models import EscalationEvent, Notification
-from issues import sections, solving
-from issues.eightd import SECTIONS, Timing, timing
+from issues.common.people import people_of
+from issues.eightd import sections
+from issues.eightd.rules import SECTIONS, Timing, timing
 from issues.models import EightDReport, Lesson, Line, Plant, Problem, Role, RoleAssignment, Section, Shift
 from tests.issues.eightd_factory import as_post
 
@@ -144,7 +145,7 @@ def test_recent_problems_show_8d_work_in_progress_and_one_without_owner(demo):
 
 
 def test_every_seeded_answer_is_what_the_section_editor_would_store(demo):
-    people = solving.people_of(Plant.objects.get(code="sz1").pk)
+    people = people_of(Plant.objects.get(code="sz1").pk)
     answered = Section.objects.exclude(state="todo")
 
     assert answered.count() > 9 * 3

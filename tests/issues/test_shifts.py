@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from issues.intake import shift_at
 from issues.models import Shift
+from issues.problems.intake import shift_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

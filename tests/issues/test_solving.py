@@ -1,4 +1,4 @@
-"""The 8D flow (issues.solving): starting a report under the plant's deadlines, every move of a
+"""The 8D flow (issues.eightd.solving): starting a report under the plant's deadlines, every move of a
 section's state machine, four eyes, returns and their alarm, the problem moved on by accepted
 answers, the team kept in step with D1, and copying an earlier 8D."""
 
@@ -10,9 +10,10 @@ import pytest
 from django.utils import translation
 
 from escalation.models import EscalationEvent
-from issues import eightd, solving
-from issues.lifecycle import TransitionRefused, close_problem, reopen
+from issues.eightd import rules as eightd
+from issues.eightd import solving
 from issues.models import EightDReport, Problem, Role, Section, SectionDeadline
+from issues.problems.lifecycle import TransitionRefused, close_problem, reopen
 from tests.concurrency import run_together
 from tests.conftest import make_person
 from tests.issues.eightd_factory import OCCURRED, clean_answer, complete_report, graded_problem, valid_content

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from issues import solving
+from issues.eightd import solving
 from issues.models import Lesson, Role, SolvingPolicy
 from tests.conftest import make_person
 from tests.issues.eightd_factory import graded_problem

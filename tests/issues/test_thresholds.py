@@ -1,5 +1,5 @@
 """Threshold tables are versioned per plant (DOMAIN.md §3), and problems are numbered and
-stored once (issues.intake).
+stored once (issues.problems.intake).
 
 Editing goes through the real admin change view: a superuser (pytest-django's admin_client)
 POSTs the table's rule formset, which writes a new version; the version earlier problems were
@@ -19,9 +19,10 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 
-from issues.intake import IdempotencyConflict, Report, report_problem
+from issues.grading.thresholds import RULE_FIELDS, current_table
 from issues.models import Plant, Problem, ThresholdTable
-from issues.thresholds import RULE_FIELDS, current_table
+from issues.plant_setup import set_up_plant
+from issues.problems.intake import IdempotencyConflict, Report, report_problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -89,6 +90,7 @@ def test_a_new_plant_gets_version_1_copied_from_the_default_template(db):
     template = ThresholdTable.objects.get(plant__isnull=True, version=1)
 
     plant = Plant.objects.create(code="np1", name_en="New Plant")
+    set_up_plant(plant)
 
     tables = list(ThresholdTable.objects.filter(plant=plant))
     assert [table.version for table in tables] == [1]

@@ -16,10 +16,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from issues import solving
+from issues.common.request_size import content_length, human_size, limit_name
+from issues.eightd import solving
 from issues.models import Problem, ProblemPhoto, SectionAttachment
-from issues.photos import decode_size, resized_jpeg
-from issues.request_size import content_length, human_size, limit_name
+from issues.problems.photos import decode_size, resized_jpeg
 from tests.images import bomb_png
 from tests.issues.eightd_factory import graded_problem
 from tests.issues.test_intake_form import form_data
@@ -162,7 +162,7 @@ def test_the_refusal_is_in_the_users_language(world, leader_client, bomb):
 def test_a_bomb_attached_to_an_8d_section_is_refused(world, team_leader, quality_engineer, client, bomb):
     report = solving.start_report(graded_problem(world.line_a1, team_leader, "A"), user=quality_engineer)
     client.force_login(quality_engineer)
-    url = reverse("eightd_attachment_upload", args=[report.problem_id, "D2"])
+    url = reverse("eightd:attachment_upload", args=[report.problem_id, "D2"])
 
     response = client.post(url, {"file-file": SimpleUploadedFile("bomb.png", bomb)})
 
@@ -197,18 +197,18 @@ def test_the_content_length_is_read_as_django_reads_it(header, length):
 
 
 @pytest.mark.parametrize(
-    ("url_name", "is_api", "setting"),
+    ("view_name", "is_api", "setting"),
     [
-        ("problem_new", False, "QRQC_INTAKE_MAX_REQUEST_BYTES"),
-        ("eightd_attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
-        ("api_grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
-        ("problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
-        ("meeting_start", False, "QRQC_REQUEST_MAX_BYTES"),
+        ("problems:new", False, "QRQC_INTAKE_MAX_REQUEST_BYTES"),
+        ("eightd:attachment_upload", False, "QRQC_ATTACHMENT_MAX_REQUEST_BYTES"),
+        ("api:grade", True, "QRQC_API_MAX_REQUEST_BYTES"),
+        ("api:problem-list", True, "QRQC_API_MAX_REQUEST_BYTES"),
+        ("meetings:start", False, "QRQC_REQUEST_MAX_BYTES"),
         (None, False, "QRQC_REQUEST_MAX_BYTES"),
     ],
 )
-def test_each_page_has_its_request_limit(url_name, is_api, setting):
-    assert limit_name(url_name, is_api) == setting
+def test_each_page_has_its_request_limit(view_name, is_api, setting):
+    assert limit_name(view_name, is_api) == setting
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,7 @@ def test_the_413_page_is_in_the_users_language(world, leader_client, settings):
 def test_an_8d_upload_above_its_limit_is_refused_with_413(world, client, quality_engineer, team_leader, settings):
     report = solving.start_report(graded_problem(world.line_a1, team_leader, "A"), user=quality_engineer)
     client.force_login(quality_engineer)
-    url = reverse("eightd_attachment_upload", args=[report.problem_id, "D2"])
+    url = reverse("eightd:attachment_upload", args=[report.problem_id, "D2"])
 
     response = too_big(client, url, settings.QRQC_ATTACHMENT_MAX_REQUEST_BYTES + 1)
 

@@ -17,9 +17,8 @@ from simple_history.signals import pre_create_historical_record
 from escalation.models import EscalationEvent
 from escalation.sweep import alarm_one, escalate_one, notice_one
 from escalation.tasks import kicks_paused
-from issues import solving
-from issues.intake import Report, report_problem
-from issues.lifecycle import assign_owner, close_problem, contain, needs_eightd
+from issues.common.scope import assign_role
+from issues.eightd import solving
 from issues.management.demo_eightd import (
     CUSTOMER,
     HOUR,
@@ -36,7 +35,9 @@ from issues.management.demo_eightd import (
 )
 from issues.management.demo_meetings import seed_meetings
 from issues.models import FailureMode, Line, Plant, Problem, Profile, Role, Section, Shift, Source, Station, Workshop
-from issues.scope import assign_role
+from issues.plant_setup import set_up_plant
+from issues.problems.intake import Report, report_problem
+from issues.problems.lifecycle import assign_owner, close_problem, contain, needs_eightd
 
 DEMO_PASSWORD = "qrqc-demo"
 
@@ -203,6 +204,7 @@ class Command(BaseCommand):
 
     def build_plant(self) -> Plant:
         plant = Plant.objects.create(code="sz1", name_en="Suzhou Plant 1", name_zh="苏州一厂", timezone="Asia/Shanghai")
+        set_up_plant(plant)
         lines = {}
         for code, name_en, name_zh, line_specs in WORKSHOPS:
             workshop = Workshop.objects.create(plant=plant, code=code, name_en=name_en, name_zh=name_zh)

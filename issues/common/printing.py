@@ -1,0 +1,34 @@
+"""What the printouts' downloads share: the reader's language, and the page they get when the
+PDF font is missing."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from issues.common.pdf_font import FontUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def reader_language() -> str:
+    return "zh-hans" if (get_language() or "").startswith("zh") else "en"
+
+
+def needs_the_font(view):
+    """Without its CJK font a printout would show Chinese as empty boxes, so none is made: the
+    reader gets a page saying so in their language, 503 (the server lacks a part it needs; the
+    request was fine and will work once it is installed), and the operator the reason in the log."""
+
+    @functools.wraps(view)
+    def printing(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except FontUnavailable as exc:
+            logger.error("Printout %s refused: %s", request.path, exc)
+            return render(request, "issues/printout_unavailable.html", {"fault": str(exc)}, status=503)
+
+    return printing
