@@ -37,12 +37,14 @@ run: venv
 production: venv
 	@DJANGO_ENV=production $(PY) manage.py serve --port $(PORT)
 
-# One command: the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+# One command: the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), in
+# PYTEST_WORKERS parallel workers (pytest-xdist; 0 runs it in this process, as plain pytest does).
+PYTEST_WORKERS ?= 3
 test: venv-dev system-deps
 	DJANGO_ENV=test $(PY) -m ruff check .
 	DJANGO_ENV=test $(PY) -m ruff format --check .
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
-	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_ENV=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 format: venv-dev
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
