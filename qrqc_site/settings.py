@@ -308,7 +308,14 @@ EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "qrqc@localhost")
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Tests run in parallel workers (pytest-xdist) on one Redis database, each with a test
+        # database of its own, where the same ids mean other rows: each worker keeps its own keys
+        # (API throttle counts, Q chart markers), and so do the processes its tests start.
+        "KEY_PREFIX": env_str("PYTEST_XDIST_WORKER") if ENVIRONMENT == "test" else "",
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core import serializers
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
+from django.db.models.signals import post_migrate
 from django.utils import translation
 
 from issues.common.scope import assign_role
@@ -35,6 +40,85 @@ def pytest_sessionstart(session):
         problems.append("Chromium is not installed (/usr/bin/chromium)")
     if problems:
         pytest.exit("CI=true but " + "; ".join(problems), returncode=3)
+
+
+# --- in parallel: `make test` runs pytest-xdist workers, `--dist loadfile --no-loadscope-reorder` --
+# Each worker has a test database of its own (pytest-django adds the worker's id to its name) and
+# cache keys of its own (KEY_PREFIX in the settings). A test module runs on one worker: its
+# module-scoped fixtures are built once, and the reliability tests (each runs redis-server, Celery
+# workers and beat, and asserts delivery within a sweep period or two) run one after another.
+# Modules are handed out longest first, so that none starts near the end and keeps the whole run
+# waiting for it: the soak (minutes), the reliability tests, the browser tests, the modules that
+# start processes of their own (mostly waiting on them), then the others by their number of tests.
+FIRST = ("soak", "reliability", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # a serial run keeps the order of the files
+        return
+    per_module = Counter(item.module.__name__ for item in items)
+
+    def longest_first(item) -> tuple[int, int]:
+        marked = next((n for n, marker in enumerate(FIRST) if item.get_closest_marker(marker)), None)
+        if marked is not None:
+            return (marked, 0)
+        starts_processes = "subprocess" in vars(item.module)
+        return (len(FIRST) if starts_processes else len(FIRST) + 1, -per_module[item.module.__name__])
+
+    items.sort(key=longest_first)  # stable, and the same in every worker, as xdist requires
+
+
+# --- every test starts from the database as `migrate` left it ----------------------------------
+# A transactional test (live server, real processes) ends with a flush, which also deletes the rows
+# the data migrations wrote (the default threshold template). pytest-django runs those tests after
+# the others for that reason, but xdist hands each worker one module after another, so any test may
+# follow one. Those rows are kept from the new test database and written back after each flush
+# (post_migrate writes content types, permissions and role groups again itself).
+class MigratedRows:
+    """The rows of the new test database that a flush deletes and post_migrate does not write again."""
+
+    def __init__(self) -> None:
+        self.serialized: dict[str, str] = {}  # model label -> its rows, as JSON
+        self.blocker = None
+        self.flushed = False
+
+    def keep(self, blocker) -> None:
+        self.blocker = blocker
+        with blocker.unblock():
+            for model in apps.get_models():
+                if model._default_manager.exists():
+                    self.serialized[model._meta.label] = serializers.serialize("json", model._default_manager.all())
+        post_migrate.connect(self.note_flush, weak=False, dispatch_uid="tests-migrated-rows")
+
+    def note_flush(self, **kwargs) -> None:
+        self.flushed = True
+
+    def restore_if_flushed(self) -> None:
+        if not self.flushed:
+            return
+        self.flushed = False
+        with self.blocker.unblock():
+            emptied = [label for label in self.serialized if not apps.get_model(label)._default_manager.exists()]
+            rows = [row for label in emptied for row in json.loads(self.serialized[label])]
+            if rows:
+                connection.creation.deserialize_db_from_string(json.dumps(rows))
+
+
+MIGRATED = MigratedRows()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    MIGRATED.keep(django_db_blocker)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        if nextitem is not None:  # after the last test the test database itself is gone
+            MIGRATED.restore_if_flushed()
 
 
 @pytest.fixture(autouse=True)

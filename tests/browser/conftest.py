@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -53,6 +54,11 @@ def browser() -> Browser:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Between its calls Playwright marks its event loop as running in this thread, and Django
+        # then keeps the thread's database connections apart, as for async code: the ones opened
+        # meanwhile are not those the test database's teardown closes, and it could not be dropped
+        # ("being accessed by other users") once database tests had run after the browser tests.
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)

@@ -10,17 +10,25 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from issues.grading import rules as grading
 from issues.grading.facts import FACTS, clean_facts
 from issues.grading.rules import Rule, Table
 from issues.grading.thresholds import as_grading_table, current_table
+from tests.conftest import build_plant
+
+pytestmark = pytest.mark.django_db  # the seeded table is read from the test database
 
 
-@pytest.fixture
-def seeded(world) -> Table:
-    """The plant's current table: its copy of the default template seeded by migration 0002."""
-    return as_grading_table(current_table(world.plant))
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Table:
+    """A new plant's current table: its copy of the default template seeded by migration 0002.
+    A plain value, so one plant serves the whole module (in a transaction rolled back at once)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        table = as_grading_table(current_table(build_plant().plant))
+        transaction.set_rollback(True)
+    return table
 
 
 def case(description: str, category: str, facts: dict, expected: str):
