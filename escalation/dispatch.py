@@ -143,14 +143,6 @@ def _deliver_batch(now: dt.datetime, started: float, *, repeat: bool) -> tuple[i
     return delivered, fell_back
 
 
-def deliver_one(notification_id: int, now: dt.datetime, *, repeat: bool = False) -> int:
-    started = time.monotonic()
-    claimed = _claim(Notification.objects.filter(_due(now, repeat), pk=notification_id), now, started, 1)
-    if not claimed:
-        return 0  # another dispatcher holds it, or it is no longer due
-    return _send(*claimed[0], now, repeat, {}, started)[0]
-
-
 def _still_ours(notification: Notification, attempt: DeliveryAttempt, now: dt.datetime, started: float) -> bool:
     """Renew the lease right before sending. If it ran out while earlier ones in the chunk were
     sent and another dispatcher claimed this one (attempts moved on), leave it to them."""

@@ -106,7 +106,7 @@ def alarm_one(problem_id: int, now: dt.datetime) -> list[EscalationEvent]:
 
 
 def _alarm_applies(problem: Problem, kind: str) -> bool:
-    if problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+    if problem.status in Problem.FINISHED:
         return False
     if kind == AlarmKind.NO_OWNER:
         return problem.owner_id is None
@@ -128,7 +128,6 @@ def raise_alarm(problem: Problem, kind: str, now: dt.datetime | None = None) -> 
 
 # issues.eightd.rules names a section's notices "due_soon" and "overdue"; the ledger's kinds.
 NOTICE_KINDS = {"due_soon": NoticeKind.SECTION_DUE_SOON, "overdue": NoticeKind.SECTION_OVERDUE}
-FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
 
 
 def notice_one(section_id: int, now: dt.datetime) -> list[EscalationEvent]:
@@ -149,7 +148,7 @@ def notice_one(section_id: int, now: dt.datetime) -> list[EscalationEvent]:
         return []
     claim = Section.objects.filter(pk=section_id, **seen)
     problem = section.report.problem
-    if problem.status in FINISHED:
+    if problem.status in Problem.FINISHED:
         claim.update(notice_at=None)  # a closed problem's answers are no longer chased
         return []
     due_soon = dt.timedelta(hours=SolvingPolicy.objects.get(plant_id=problem.plant_id).due_soon_hours)

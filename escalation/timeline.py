@@ -21,7 +21,6 @@ from issues.models import Problem, Role
 
 LEVEL_NAMES = dict(LEVELS)
 CHANNEL_ORDER = list(Channel.values)
-FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
 
 
 @dataclass
@@ -263,7 +262,7 @@ def _stopped(problem: Problem) -> tuple[str, dt.datetime | None]:
 
 
 def _next_alarm(problem: Problem, plan: dict) -> tuple[str, dt.datetime] | None:
-    if problem.alarm_at is None or problem.status in FINISHED:
+    if problem.alarm_at is None or problem.status in Problem.FINISHED:
         return None
     for step in ladder.timed_alarms(plan):
         if step.kind not in problem.alarms_fired:
@@ -274,7 +273,7 @@ def _next_alarm(problem: Problem, plan: dict) -> tuple[str, dt.datetime] | None:
 
 def problem_context(request, problem: Problem, containment_form: ContainmentForm | None = None) -> dict:
     """What the problem page adds for escalation (issues.problems.page)."""
-    can_contain = rights.can_contain(request.user, problem) and problem.status not in FINISHED
+    can_contain = rights.can_contain(request.user, problem) and problem.status not in Problem.FINISHED
     if containment_form is None and can_contain:
         containment_form = ContainmentForm(initial={"done_by": _person_name(request.user), "quantity_secured": 0})
     return {

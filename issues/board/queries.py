@@ -15,6 +15,7 @@ from issues.eightd.rules import Colour
 from issues.eightd.steps import colours_of
 from issues.models import Problem, Section, SolvingPolicy
 from issues.models.plant import bilingual_name
+from issues.problems.flags import closure_overdue
 
 Status = Problem.Status
 WINDOW = dt.timedelta(hours=24)
@@ -124,7 +125,7 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
         visible_problems(user)
         .exclude(status=Status.CANCELLED)
         # Written as the index problem_open's condition, so that PostgreSQL uses it.
-        .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status__in=[Status.CLOSED, Status.CANCELLED]))
+        .filter(Q(occurred_at__gte=since) | Q(closed_at__gte=since) | ~Q(status__in=Problem.FINISHED))
     )
     if plant is not None:
         problems = problems.filter(plant=plant)
@@ -154,9 +155,9 @@ def rows_for(problems, *, now: dt.datetime) -> list[BoardRow]:
                 problem=problem,
                 age=now - problem.occurred_at,
                 due_date=problem.due_date,
-                overdue=problem.status != Status.CLOSED
-                and problem.due_date is not None
-                and problem.due_date < today[problem.plant_timezone],
+                overdue=closure_overdue(
+                    status=problem.status, due_date=problem.due_date, today=today[problem.plant_timezone]
+                ),
                 escalation_level=problem.escalation_level,
                 colours=colours_of(problem, states.get(problem.pk), policy.needs_eightd(problem.grade)),
                 # Logged, not occurred: a problem reported three hours late is news all the same.
@@ -199,10 +200,6 @@ def page_rows(entries: Sequence[BoardEntry], start: int, stop: int, *, now: dt.d
     return rows_for(Problem.objects.filter(pk__in=ids).order_by(*BOARD_ORDER), now=now) if ids else []
 
 
-def board_rows(user, *, plant=None, workshop=None, line=None, now: dt.datetime) -> list[BoardRow]:
-    return rows_for(board_query(user, plant=plant, workshop=workshop, line=line, now=now), now=now)
-
-
 # --- what the board's header shows ---------------------------------------------------------
 def board_counts(entries: Iterable[BoardEntry], *, now: dt.datetime) -> dict[str, int]:
     """Per grade, open, overdue (closure date before today in the problem's plant) and without an owner."""
@@ -212,7 +209,7 @@ def board_counts(entries: Iterable[BoardEntry], *, now: dt.datetime) -> dict[str
         counts["total"] += 1
         if entry.grade in GRADE_COUNTS:
             counts[GRADE_COUNTS[entry.grade]] += 1
-        if entry.status == Status.CLOSED:
+        if entry.status in Problem.FINISHED:
             continue
         counts["open"] += 1
         counts["no_owner"] += entry.owner_id is None
@@ -220,7 +217,7 @@ def board_counts(entries: Iterable[BoardEntry], *, now: dt.datetime) -> dict[str
             zone = entry.plant_timezone
             if zone not in today:
                 today[zone] = now.astimezone(ZoneInfo(zone)).date()
-            counts["overdue"] += entry.due_date < today[zone]
+            counts["overdue"] += closure_overdue(status=entry.status, due_date=entry.due_date, today=today[zone])
     return counts
 
 

@@ -107,7 +107,7 @@ def eightd_copy(request, pk: int):
     report = _report_for(request, pk)
     if request.method == "GET":
         return _render_copy(request, report)
-    if report.problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+    if report.problem.status in Problem.FINISHED:
         return _render_copy(request, report, error=_("The problem is already closed or cancelled."), status=400)
     source_id = request.POST.get("source", "")
     # Only digits reach the query, and only a report this page offers: another plant's, one

@@ -36,7 +36,7 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
         existing = EightDReport.objects.filter(problem=problem).first()
         if existing is not None:
             return existing
-        if problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+        if problem.status in Problem.FINISHED:
             raise TransitionRefused(_("The problem is already closed or cancelled."))
         report = EightDReport.objects.create(problem=problem, leader=problem.owner or user, created_by=user)
         policy = lifecycle.policy_for(problem)
@@ -59,7 +59,7 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
 def _locked(section: Section) -> Section:
     """The section's row, locked; a closed or cancelled problem's 8D takes no more answers."""
     section = Section.objects.select_for_update().select_related("report__problem").get(pk=section.pk)
-    if section.report.problem.status in (Problem.Status.CLOSED, Problem.Status.CANCELLED):
+    if section.report.problem.status in Problem.FINISHED:
         raise TransitionRefused(_("The problem is closed or cancelled: reopen it first."))
     return section
 

@@ -22,7 +22,6 @@ TIMING_LABELS = {
     Timing.DUE_SOON: gettext_lazy("Due soon"),
     Timing.OVERDUE: gettext_lazy("Overdue"),
 }
-FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,6 @@ def summary_context(request, problem: Problem) -> dict:
         return {"eightd_strip": rows_of(found, problem, timezone.now())}
     return {
         "eightd_strip": [],
-        "eightd_needed": problem.status not in FINISHED and lifecycle.needs_eightd(problem),
-        "eightd_can_start": problem.status not in FINISHED and rights.can_start_report(request.user, problem),
+        "eightd_needed": problem.status not in Problem.FINISHED and lifecycle.needs_eightd(problem),
+        "eightd_can_start": problem.status not in Problem.FINISHED and rights.can_start_report(request.user, problem),
     }

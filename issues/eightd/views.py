@@ -35,8 +35,6 @@ from issues.models import EightDReport, Problem, Section, SectionAttachment, Sec
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
-FINISHED = (Problem.Status.CLOSED, Problem.Status.CANCELLED)
-
 
 def _problem(request, pk: int) -> Problem:
     visible = visible_problems(request.user).select_related("plant", "line__workshop", "owner__profile")
@@ -80,7 +78,7 @@ def _render_report(request, problem: Problem, report: EightDReport | None, *, he
     user = request.user
     context: dict = {"problem": problem, "report": report}
     if report is None:
-        unfinished = problem.status not in FINISHED
+        unfinished = problem.status not in Problem.FINISHED
         context["needs_eightd"] = unfinished and lifecycle.needs_eightd(problem)
         context["can_start"] = unfinished and rights.can_start_report(user, problem)
     else:

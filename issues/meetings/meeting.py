@@ -50,7 +50,6 @@ from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
 Status = Problem.Status
-FINISHED = (Status.CLOSED, Status.CANCELLED)
 NEW_WINDOW = dt.timedelta(hours=24)
 SETTABLE_STATES = (
     Attendance.State.PRESENT,
@@ -170,7 +169,7 @@ def candidates(
             sections_due_today=Exists(undone.filter(due_at__gte=day_start, due_at__lt=day_end)),
             escalated=Exists(tiers),
         )
-        .filter(Q(occurred_at__gte=new_since) | (~Q(status__in=FINISHED) & follow_up))
+        .filter(Q(occurred_at__gte=new_since) | (~Q(status__in=Problem.FINISHED) & follow_up))
         .order_by()
         .values_list(
             "pk",
@@ -191,7 +190,7 @@ def candidates(
     for pk, grade, occurred_at, source, facts, prior, status, due, special, overdue, sections_today, escalated in rows:
         groups = agenda.new_problem_groups(source, facts or {}, prior) if occurred_at >= new_since else []
         groups += agenda.follow_up_groups(
-            is_open=status not in FINISHED,
+            is_open=status not in Problem.FINISHED,
             overdue_8d=overdue,
             due_today=due == today or sections_today,
             escalated=escalated,
@@ -397,7 +396,7 @@ def set_board_status(
         problem = Problem.objects.select_for_update().select_related("plant").get(pk=item.problem_id)
         if EightDReport.objects.filter(problem=problem).exists():
             raise MeetingRefused(_("This problem's 8D sections give its board status."))
-        if problem.status in FINISHED:
+        if problem.status in Problem.FINISHED:
             raise MeetingRefused(_("The problem is already closed or cancelled."))
         unknown = [step for step in colours if step not in STEPS]
         wrong = [value for value in colours.values() if value not in Colour.__members__.values()]

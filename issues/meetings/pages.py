@@ -19,7 +19,7 @@ from issues.meetings import agenda
 from issues.meetings import meeting as verbs
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.problems import lifecycle
-from issues.problems.flags import age_label
+from issues.problems.flags import age_label, closure_overdue
 
 PRESENT_STATES = (Attendance.State.PRESENT, Attendance.State.STAND_IN)
 ITEM_RELATED = ("problem__plant", "problem__line__workshop", "problem__owner__profile", "problem__eightd")
@@ -110,7 +110,7 @@ def item_rows(user, meeting: Meeting, items, now: dt.datetime) -> list[ItemRow]:
         else:
             colours = colours_of(problem, states, policy.needs_eightd(problem.grade))
             steps = steps_of(colours)
-        finished = problem.status in verbs.FINISHED
+        finished = problem.status in Problem.FINISHED
         rows.append(
             ItemRow(
                 item=item,
@@ -119,7 +119,7 @@ def item_rows(user, meeting: Meeting, items, now: dt.datetime) -> list[ItemRow]:
                 age=age_label(now - problem.occurred_at),
                 owner=person_name(problem.owner),
                 owner_label=person_label(problem.owner),
-                overdue=not finished and problem.due_date is not None and problem.due_date < today,
+                overdue=closure_overdue(status=problem.status, due_date=problem.due_date, today=today),
                 has_report=report,
                 reasons=[str(agenda.GROUP_LABELS.get(reason, reason)) for reason in item.reasons],
                 closed=problem.status == Problem.Status.CLOSED,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -64,7 +66,7 @@ class FailureMode(BilingualName):
 
 class ProblemQuerySet(models.QuerySet):
     def open(self) -> ProblemQuerySet:
-        return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
+        return self.exclude(status__in=Problem.FINISHED)
 
     def same_failure(self, *, line_id, failure_mode_id, cause_family) -> ProblemQuerySet:
         return self.filter(line_id=line_id, failure_mode_id=failure_mode_id, cause_family=cause_family).exclude(
@@ -87,6 +89,9 @@ class Problem(models.Model):
         VERIFYING = "verifying", _("Verifying")
         CLOSED = "closed", _("Closed")
         CANCELLED = "cancelled", _("Cancelled")
+
+    # Closed or cancelled: nothing more happens to the problem (no tier, alarm, flag or 8D work).
+    FINISHED: ClassVar[tuple[str, ...]] = (Status.CLOSED, Status.CANCELLED)
 
     number = models.CharField(_("number"), max_length=40, unique=True)
     plant = models.ForeignKey(Plant, on_delete=models.PROTECT, related_name="problems", verbose_name=_("plant"))

@@ -18,7 +18,7 @@ from issues.eightd import rules as eightd
 from issues.eightd.rules import CHECKLIST, DOCUMENTS, UPDATED
 from issues.models import EightDReport, Problem
 from issues.problems import lifecycle
-from issues.problems.flags import FINISHED, closure_overdue, days_without_owner
+from issues.problems.flags import closure_overdue, days_without_owner
 from issues.problems.forms import DOCUMENT_CHOICES, AssignOwnerForm, CloseForm, DuplicateForm, NoteForm
 
 Status = Problem.Status
@@ -168,7 +168,7 @@ def lifecycle_context(request, problem: Problem, bound: dict | None = None) -> d
     }
     if status == Status.CLOSED and problem.closure_checklist:
         context["checklist"] = checklist_rows(problem.closure_checklist)
-    if status in FINISHED:
+    if status in Problem.FINISHED:
         if rights.can_close(user, problem) and lifecycle.allowed(status, Status.OPEN):
             context["reopen_form"] = bound.get("reopen") or reopen_form()
         return context

@@ -16,8 +16,6 @@ from escalation.models import AlarmKind
 from issues.models import Problem
 
 Status = Problem.Status
-FINISHED = (Status.CLOSED, Status.CANCELLED)
-
 # DOMAIN.md §4: a problem with no owner after 2 days alarms the quality section chief. The
 # plant's own delay is the no_owner alarm of the plan copied onto the problem.
 NO_OWNER_AFTER = dt.timedelta(days=2)
@@ -33,14 +31,14 @@ def days_without_owner(
 ) -> int | None:
     """Whole days an open problem has gone without an owner, once the no-owner delay has run
     out (from the limit itself on, as the sweep raises the alarm); None: nothing to flag."""
-    if has_owner or status in FINISHED:
+    if has_owner or status in Problem.FINISHED:
         return None
     age = now - occurred_at
     return age.days if age >= no_owner_limit(plan) else None
 
 
 def closure_overdue(*, status: str, due_date: dt.date | None, today: dt.date) -> bool:
-    return due_date is not None and due_date < today and status not in FINISHED
+    return due_date is not None and due_date < today and status not in Problem.FINISHED
 
 
 def flag(problems: Iterable[Problem], now: dt.datetime) -> list[Problem]:
@@ -66,7 +64,7 @@ def overdue_q(zones: Iterable[str], now: dt.datetime) -> Q:
     late = Q(pk__in=[])
     for zone in zones:
         late |= Q(plant__timezone=zone, due_date__lt=now.astimezone(ZoneInfo(zone)).date())
-    return late & ~Q(status__in=[Status.CLOSED, Status.CANCELLED])
+    return late & ~Q(status__in=Problem.FINISHED)
 
 
 def age_label(age: dt.timedelta) -> str:

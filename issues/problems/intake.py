@@ -216,33 +216,3 @@ def _store(report: Report, reporter, idempotency_key: str, fingerprint: str, pho
     if photos:
         ProblemPhoto.objects.filter(pk__in=[photo.pk for photo in photos], problem__isnull=True).update(problem=problem)
     return problem
-
-
-def regrade(problem: Problem, now: dt.datetime | None = None) -> Problem:
-    """Grade again with the plant's current table and recurrence count (facts or history
-    changed). A higher grade raises the escalation ceiling and may add tiers; tiers already
-    reached are never sent again, because the sweep only fires levels above the one reached."""
-    with transaction.atomic():
-        problem = Problem.objects.select_for_update().select_related("line__workshop__plant").get(pk=problem.pk)
-        report = Report(
-            line=problem.line,
-            category=problem.category,
-            title=problem.title,
-            occurred_at=problem.occurred_at,
-            facts=problem.facts,
-            cause_family=problem.cause_family,
-            failure_mode=problem.failure_mode,
-        )
-        result, table = grade_report(report)
-        problem.grade, problem.base_grade = result.grade, result.base_grade
-        problem.fired_rules = [rule.as_json() for rule in result.rules]
-        problem.threshold_table, problem.prior_occurrences = table, result.prior_occurrences
-        fields = ["grade", "base_grade", "fired_rules", "threshold_table", "prior_occurrences"]
-        if problem.status == Problem.Status.OPEN and problem.contained_at is None:
-            problem.escalate_at = ladder.next_escalation_at(
-                problem.escalation_plan, problem.grade, problem.occurred_at, problem.escalation_level
-            )
-            fields.append("escalate_at")
-        problem.save(update_fields=fields)
-        transaction.on_commit(escalation_tasks.kick)
-    return problem

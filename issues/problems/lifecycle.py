@@ -99,7 +99,7 @@ def contain(
     now = now or timezone.now()
     with transaction.atomic():
         problem = _locked(problem)
-        if problem.status in (Status.CLOSED, Status.CANCELLED):
+        if problem.status in Problem.FINISHED:
             raise TransitionRefused(_("The problem is already closed or cancelled."))
         containment = Containment.objects.create(
             problem=problem,
@@ -186,7 +186,7 @@ def assign_owner(
     now = now or timezone.now()
     with transaction.atomic():
         problem = _locked(problem)
-        if problem.status in (Status.CLOSED, Status.CANCELLED):
+        if problem.status in Problem.FINISHED:
             raise TransitionRefused(_("The problem is already closed or cancelled."))
         fields = ["owner", "due_date"]
         if owner is not None and owner.pk != problem.owner_id:

@@ -27,7 +27,7 @@ from issues.common.scope import scope_of, visible_lines, visible_plants, visible
 from issues.grading.facts import clean_facts, facts_for
 from issues.models import FailureMode, Line, Problem, ProblemPhoto, Profile
 from issues.problems.filters import ProblemFilter
-from issues.problems.flags import FINISHED, flag
+from issues.problems.flags import flag
 from issues.problems.forms import ProblemForm
 from issues.problems.intake import (
     IdempotencyConflict,
@@ -207,7 +207,7 @@ def contain_problem(request, pk: int):
     problem = _visible_problem(request, pk)
     if not rights.can_contain(request.user, problem):
         raise PermissionDenied
-    if problem.status in FINISHED:
+    if problem.status in Problem.FINISHED:
         messages.error(
             request, _("This problem is %(status)s; nothing to contain.") % {"status": problem.get_status_display()}
         )

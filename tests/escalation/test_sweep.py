@@ -10,11 +10,12 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from escalation import ladder
 from escalation.models import EscalationEvent, EscalationPolicy, SweepRun
 from escalation.policies import plan_for
 from escalation.sweep import escalate_one, raise_alarm, sweep
 from issues.models import Problem, Role
-from issues.problems.intake import Report, regrade, report_problem
+from issues.problems.intake import Report, report_problem
 from issues.problems.lifecycle import contain, reopen
 from tests.conftest import close_without_eightd, make_person
 
@@ -61,6 +62,19 @@ def told(event: EscalationEvent) -> set[str]:
 
 def fresh(problem: Problem) -> Problem:
     return Problem.objects.get(pk=problem.pk)
+
+
+def regraded(problem: Problem, grade: str) -> Problem:
+    """The problem's grade changed after logging, its next tier rescheduled from the grade's ladder
+    while it is still uncontained: the stored state the sweep then reads."""
+    problem = fresh(problem)
+    escalate_at = problem.escalate_at
+    if problem.contained_at is None:
+        escalate_at = ladder.next_escalation_at(
+            problem.escalation_plan, grade, problem.occurred_at, problem.escalation_level
+        )
+    Problem.objects.filter(pk=problem.pk).update(grade=grade, escalate_at=escalate_at)
+    return fresh(problem)
 
 
 @pytest.fixture
@@ -210,13 +224,12 @@ def test_closing_stops_the_climb_and_reopening_restarts_it_from_where_it_stood(w
     assert tiers_fired(problem) == [4, 3, 2]
 
 
-def test_regrade_to_a_higher_grade_raises_the_ceiling_without_resending_tiers(world, reporter, staffed):
+def test_a_regrade_to_a_higher_grade_raises_the_ceiling_without_resending_tiers(world, reporter, staffed):
     problem = log(world, reporter, "B")
     assert levels(sweep(now=at(31))) == [4, 3]
     assert fresh(problem).escalate_at is None  # B stops at the workshop
 
-    Problem.objects.filter(pk=problem.pk).update(facts=FACTS["A"])
-    problem = regrade(problem)
+    problem = regraded(problem, "A")
 
     assert problem.grade == "A"
     assert fresh(problem).escalate_at == at(60)
@@ -225,25 +238,23 @@ def test_regrade_to_a_higher_grade_raises_the_ceiling_without_resending_tiers(wo
     assert tiers_fired(problem) == [4, 3, 2, 1]
 
 
-def test_regrade_after_logging_adds_the_tiers_the_new_grade_is_owed_at_once(world, reporter, staffed):
+def test_a_regrade_after_logging_adds_the_tiers_the_new_grade_is_owed_at_once(world, reporter, staffed):
     problem = log(world, reporter, "C")
     assert levels(sweep(now=at(5))) == [4]
 
-    Problem.objects.filter(pk=problem.pk).update(facts=FACTS["B"])
-    regrade(problem)
+    regraded(problem, "B")
 
     assert fresh(problem).escalate_at == at(30)
     assert levels(sweep(now=at(70))) == [3]
     assert tiers_fired(problem) == [4, 3]
 
 
-def test_regrade_of_a_contained_problem_does_not_restart_its_clock(world, reporter, team_leader, staffed):
+def test_a_regrade_of_a_contained_problem_does_not_restart_its_clock(world, reporter, team_leader, staffed):
     problem = log(world, reporter, "B")
     sweep(now=at(5))
     contain(problem, action="Sorted", done_by="Leader", quantity_secured=5, user=team_leader, now=at(10))
 
-    Problem.objects.filter(pk=problem.pk).update(facts=FACTS["A"])
-    regrade(problem)
+    regraded(problem, "A")
 
     assert fresh(problem).escalate_at is None
     assert levels(sweep(now=at(DAY))) == []
@@ -259,8 +270,7 @@ def test_a_regrade_landing_between_the_sweeps_read_and_its_claim_is_not_lost(wor
     real_due_tiers = sweep_module.ladder.due_tiers
 
     def regraded_meanwhile(*args, **kwargs):
-        Problem.objects.filter(pk=problem.pk).update(facts=FACTS["A"])
-        regrade(problem)
+        regraded(problem, "A")
         return real_due_tiers(*args, **kwargs)
 
     monkeypatch.setattr(sweep_module.ladder, "due_tiers", regraded_meanwhile)

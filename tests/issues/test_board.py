@@ -14,7 +14,6 @@ from issues.board.queries import (
     board_counts,
     board_entries,
     board_query,
-    board_rows,
     latest_problem,
     page_rows,
     rows_for,
@@ -30,6 +29,12 @@ from tests.issues.eightd_factory import clean_answer, copied, graded_problem, va
 
 R, Y, G, W = Colour.RED, Colour.YELLOW, Colour.GREEN, Colour.WHITE
 NOW = dt.datetime(2025, 3, 10, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
+
+
+def board_rows(user, *, now: dt.datetime, **place) -> list:
+    """Every row of the board as its pages read it: the entries of the query, then one page of all."""
+    entries = board_entries(board_query(user, now=now, **place))
+    return page_rows(entries, 0, len(entries), now=now)
 
 
 def hours_ago(hours: float) -> dt.datetime:
