@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from escalation import ladder
+from issues.common.people import person_name
 from issues.models import RoleAssignment
 
 # The "role" recorded for people told of an 8D notice because of the problem, not a role held.
@@ -41,11 +42,10 @@ def _holders(problem, roles) -> tuple[list[dict], set[str]]:
 
 
 def _entry(user, role: str) -> dict:
-    profile = getattr(user, "profile", None)
     return {
         "user": user.pk,
         "username": user.get_username(),
-        "name": (profile.display_name if profile else "") or user.get_username(),
+        "name": person_name(user),
         "role": role,
     }
 

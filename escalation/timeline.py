@@ -17,6 +17,7 @@ from escalation.messages import tier_name
 from escalation.models import LEVELS, Channel, EscalationEvent, NoticeKind, Notification
 from escalation.sweep import climbing
 from issues.common import rights
+from issues.common.people import person_name
 from issues.models import Problem, Role
 
 LEVEL_NAMES = dict(LEVELS)
@@ -123,11 +124,6 @@ def _role_label(role: str) -> str:
         return role
 
 
-def _person_name(user) -> str:
-    profile = getattr(user, "profile", None)
-    return (profile.display_name if profile else "") or user.get_username()
-
-
 def _told(event: EscalationEvent, viewer_id: int | None) -> list[Told]:
     """Everyone the event reached, in the order resolved, then the group chats."""
     roles = {person["user"]: person.get("role", "") for person in event.recipients}
@@ -144,7 +140,7 @@ def _told(event: EscalationEvent, viewer_id: int | None) -> list[Told]:
             key = ("user", notification.recipient_id)
             if key not in people:
                 people[key] = Told(
-                    name=_person_name(notification.recipient),
+                    name=person_name(notification.recipient),
                     role=_role_label(roles.get(notification.recipient_id, "")),
                     is_me=notification.recipient_id == viewer_id,
                     user_id=notification.recipient_id,
@@ -275,7 +271,7 @@ def problem_context(request, problem: Problem, containment_form: ContainmentForm
     """What the problem page adds for escalation (issues.problems.page)."""
     can_contain = rights.can_contain(request.user, problem) and problem.status not in Problem.FINISHED
     if containment_form is None and can_contain:
-        containment_form = ContainmentForm(initial={"done_by": _person_name(request.user), "quantity_secured": 0})
+        containment_form = ContainmentForm(initial={"done_by": person_name(request.user), "quantity_secured": 0})
     return {
         "escalation": timeline(problem, request.user),
         "containments": list(problem.containments.select_related("recorded_by__profile")),

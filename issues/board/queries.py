@@ -14,7 +14,7 @@ from issues.common.scope import visible_problems
 from issues.eightd.rules import Colour
 from issues.eightd.steps import colours_of
 from issues.models import Problem, Section, SolvingPolicy
-from issues.models.plant import bilingual_name
+from issues.models.plant import bilingual_name, shown_name
 from issues.problems.flags import closure_overdue
 
 Status = Problem.Status
@@ -56,7 +56,7 @@ class BoardProblem:
     @property
     def owner_name(self) -> str:
         """As Profile.__str__ says it; "" without an owner."""
-        return self.owner_display_name or self.owner_username or ""
+        return shown_name(self.owner_display_name, self.owner_username) if self.owner_username else ""
 
 
 # Problem.values() names of BoardProblem's fields, in its order.

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from issues.common.people import person_name
 from issues.common.scope import scope_filter, visible_plants
 from issues.models import FailureMode, Line, Plant, Workshop
 
@@ -67,7 +68,7 @@ def people_choices(request):
 
 class PeopleField(IdsField):
     def label_from_instance(self, user) -> str:
-        return str(getattr(user, "profile", None) or user.get_username())
+        return person_name(user)
 
 
 class PeopleFilter(IdsFilter):

@@ -7,11 +7,23 @@ import functools
 import logging
 
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 
 from issues.common.pdf_font import FontUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+def text_in(text, language: str) -> str:
+    """One of our own texts (a label, a choice) in the printout's language; "both" gives
+    "English / 中文", once only while a text has no translation yet."""
+    if language == "both":
+        english, chinese = text_in(text, "en"), text_in(text, "zh-hans")
+        return english if english == chinese else f"{english} / {chinese}"
+    with translation.override(language):
+        return capfirst(str(text))
 
 
 def reader_language() -> str:

@@ -14,10 +14,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from issues.common.people import PersonField
-from issues.eightd.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature, text_in
+from issues.common.people import person_name
+from issues.common.printing import text_in
+from issues.eightd.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature
 from issues.eightd.rules import CHECKLIST, DOCUMENTS
-from issues.eightd.sections import FORMS, TABLE_LABELS, people_ids
+from issues.eightd.sections import FORMS, TABLE_LABELS, answer_text, iso_date, people_ids
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
 
 # D8's sign-offs are printed once, in the signature block that ends the report.
@@ -30,38 +31,12 @@ def _local_date(moment: dt.datetime | None, zone) -> str:
     return timezone.localtime(moment, zone).date().isoformat() if moment else ""
 
 
-def _date(value) -> str:
-    """A stored date (ISO text in an answer, or a date) as YYYY-MM-DD; anything else as it is."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    try:
-        return dt.date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        return str(value)
-
-
 def _name_of(place, language: str) -> str:
     """A plant, workshop or line in the printout's language (both names for "both")."""
     chinese = place.name_zh or place.name_en
     if language == "en" or chinese == place.name_en:
         return place.name_en
     return chinese if language == "zh-hans" else f"{place.name_en} / {chinese}"
-
-
-def _shown(field: forms.Field, value, names: dict[int, str], language: str) -> str:
-    """An answer's stored value as a reader wants it."""
-    if value is None or value == "" or value == []:
-        return ""
-    if isinstance(field, PersonField):  # before ChoiceField: it is one
-        return names.get(value, f"#{value}")
-    if isinstance(field, forms.BooleanField):
-        return text_in(gettext_lazy("Yes") if value else gettext_lazy("No"), language)
-    if isinstance(field, forms.ChoiceField):
-        label = dict(field.choices).get(value)
-        return text_in(label, language) if label else str(value)
-    if isinstance(field, forms.DateField):
-        return _date(value)
-    return str(value)
 
 
 def _label(field: forms.Field, language: str) -> str:
@@ -74,7 +49,7 @@ def _checklist(content: dict, language: str) -> Grid | None:
     rows = []
     for item in CHECKLIST:
         cells = [
-            _shown(fields[f"{item}_{part}"], content.get(f"{item}_{part}"), {}, language)
+            answer_text(fields[f"{item}_{part}"], content.get(f"{item}_{part}"), {}, language)
             for part in ("status", "reference", "reason")
         ]
         if any(cells):
@@ -105,7 +80,7 @@ def _grids(code: str, content: dict, names: dict[int, str], language: str) -> li
                 title=text_in(TABLE_LABELS.get(table, table), language),
                 columns=tuple(_label(field, language) for field in fields.values()),
                 rows=tuple(
-                    tuple(_shown(field, entry.get(name), names, language) for name, field in fields.items())
+                    tuple(answer_text(field, entry.get(name), names, language) for name, field in fields.items())
                     for entry in entries
                 ),
             )
@@ -125,7 +100,7 @@ def _section_print(section: Section, problem_photos: list[Photo], names, languag
     if section.state == Section.State.NOT_APPLICABLE:
         rows.append(Row(text_in(Section._meta.get_field("na_reason").verbose_name, language), section.na_reason))
     for name, field in form_class.base_fields.items():
-        value = "" if name in CHECKLIST_FIELDS else _shown(field, content.get(name), names, language)
+        value = "" if name in CHECKLIST_FIELDS else answer_text(field, content.get(name), names, language)
         if value:
             rows.append(Row(_label(field, language), value))
     grids = _grids(section.code, content, names, language)
@@ -177,19 +152,17 @@ def _header(report: EightDReport, names: dict[int, str], language: str, zone) ->
             (_field_label(EightDReport, "created_at", language), _local_date(report.created_at, zone)),
             (_field_label(EightDReport, "leader", language), names.get(report.leader_id, "")),
             (_field_label(Problem, "status", language), text_in(Problem.Status(problem.status).label, language)),
-            (_field_label(Problem, "due_date", language), _date(problem.due_date) if problem.due_date else ""),
+            (_field_label(Problem, "due_date", language), iso_date(problem.due_date) if problem.due_date else ""),
             (_field_label(Problem, "closed_at", language), _local_date(problem.closed_at, zone)),
         )
     )
 
 
 def _display_names(ids: set[int]) -> dict[int, str]:
-    people = get_user_model().objects.filter(pk__in=ids).select_related("profile")
-    names = {}
-    for person in people:
-        profile = getattr(person, "profile", None)
-        names[person.pk] = (profile.display_name if profile else "") or person.get_username()
-    return names
+    return {
+        person.pk: person_name(person)
+        for person in get_user_model().objects.filter(pk__in=ids).select_related("profile")
+    }
 
 
 def eightd_print_data(report: EightDReport, language: str, *, now: dt.datetime | None = None) -> EightDPrint:
@@ -209,7 +182,7 @@ def eightd_print_data(report: EightDReport, language: str, *, now: dt.datetime |
         Signature(
             name=names.get(entry.get("person"), ""),
             function=str(entry.get("function") or ""),
-            signed_on=_date(entry["signed_on"]) if entry.get("signed_on") else "",
+            signed_on=iso_date(entry["signed_on"]) if entry.get("signed_on") else "",
         )
         for entry in d8.get("signoffs") or []
         if isinstance(entry, dict)

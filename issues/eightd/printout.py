@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
-from django.utils import translation
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
@@ -36,6 +34,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
 from issues.common.pdf_font import font_name
+from issues.common.printing import text_in
 
 LANGUAGES = ("en", "zh-hans", "both")
 
@@ -120,16 +119,6 @@ class EightDPrint:
     sections: tuple[SectionPrint, ...]
     signatures: tuple[Signature, ...]
     printed_on: str
-
-
-def text_in(text, language: str) -> str:
-    """One of our own texts (a label, a choice) in the printout's language; "both" gives
-    "English / 中文", once only while a text has no translation yet."""
-    if language == "both":
-        english, chinese = text_in(text, "en"), text_in(text, "zh-hans")
-        return english if english == chinese else f"{english} / {chinese}"
-    with translation.override(language):
-        return capfirst(str(text))
 
 
 # --------------------------------------------------------------------------- styles

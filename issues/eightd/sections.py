@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from issues.common.people import PersonField
+from issues.common.printing import text_in
 from issues.eightd.rules import CHECKLIST, DOCUMENTS, NOT_APPLICABLE, UPDATED, checklist_errors, checklist_from
 from issues.models import CauseFamily
 
@@ -383,3 +384,33 @@ def people_ids(code: str, content: dict) -> set[int]:
         for row in content.get(table) or []:
             found.update(row[column] for column in person_columns if isinstance(row.get(column), int))
     return found
+
+
+def answer_text(field: forms.Field, value: Any, names: dict[int, str], language: str | None = None) -> str:
+    """A stored answer value as a reader sees it: people by name (`names`, by user id), yes/no and
+    choices by label, dates as YYYY-MM-DD; "" when unanswered. `language`: "en", "zh-hans" or
+    "both" (printouts); None: the active language (pages)."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(field, PersonField):  # before ChoiceField: it is one
+        return names.get(value, f"#{value}")
+    label: Any = None
+    if isinstance(field, forms.BooleanField):
+        label = _("Yes") if value else _("No")
+    elif isinstance(field, forms.ChoiceField):
+        label = dict(field.choices).get(value)
+    elif isinstance(field, forms.DateField):
+        return iso_date(value)
+    if label is None:
+        return str(value)
+    return str(label) if language is None else text_in(label, language)
+
+
+def iso_date(value: Any) -> str:
+    """A stored date (ISO text in an answer, or a date) as YYYY-MM-DD; anything else as it is."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return str(value)

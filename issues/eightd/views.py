@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from issues.common import rights
-from issues.common.people import PersonField, people_of
+from issues.common.people import people_of, person_name
 from issues.common.scope import visible_problems
 from issues.eightd import rules as eightd
 from issues.eightd import sections, solving
@@ -130,26 +130,13 @@ def header(request, pk: int):
 # --- the section page ---------------------------------------------------------------------
 
 
-def _shown(field: forms.Field, value, names: dict[int, str]) -> str:
-    """A stored answer value as a reader sees it: names for people, labels for choices."""
-    if isinstance(field, forms.BooleanField):
-        return _("Yes") if value else _("No")
-    if value in (None, "", []):
-        return "–"
-    if isinstance(field, PersonField):
-        return names.get(value, f"#{value}")
-    if isinstance(field, forms.ChoiceField):
-        return str(dict(field.choices).get(value, value))
-    return str(value)
-
-
 def answer_display(code: str, content: dict) -> dict:
     """Section.content as labelled values and tables, for locked sections and readers."""
     form_class = sections.FORMS[code]
     people = get_user_model().objects.filter(pk__in=sections.people_ids(code, content)).select_related("profile")
-    names = {person.pk: str(getattr(person, "profile", None) or person.get_username()) for person in people}
+    names = {person.pk: person_name(person) for person in people}
     fields = [
-        (field.label, _shown(field, content.get(name), names))
+        (field.label, sections.answer_text(field, content.get(name), names) or "–")
         for name, field in form_class.base_fields.items()
         if name not in form_class.tables
     ]
@@ -157,7 +144,7 @@ def answer_display(code: str, content: dict) -> dict:
     for table, row_form in form_class.tables.items():
         columns = list(row_form.base_fields.items())
         rows = [
-            [(field.label, _shown(field, row.get(name), names)) for name, field in columns]
+            [(field.label, sections.answer_text(field, row.get(name), names) or "–") for name, field in columns]
             for row in content.get(table) or []
         ]
         tables.append(

@@ -30,12 +30,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, Table
 
 from issues.common.pdf_font import font_name
+from issues.common.people import person_name
 from issues.eightd.printout import INK, MUTED, SHADE, WIDTH, Row, bar, build_a4, grid_style, info_block, para, styles
 from issues.eightd.rules import COLOUR_LETTERS, SECTIONS, Colour
 from issues.eightd.steps import STEPS, colours_of
 from issues.meetings.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
 from issues.meetings.meeting import items_for
-from issues.meetings.pages import person_name
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
 
 LANGUAGES = ("en", "zh-hans")

@@ -8,11 +8,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from issues.common import rights
-from issues.common.people import people_of
+from issues.common.people import person_label, person_name
 from issues.eightd.rules import COLOUR_LETTERS, Colour
 from issues.eightd.steps import STEP_LABELS, STEPS, colours_of
 from issues.meetings import agenda
@@ -27,38 +26,6 @@ ITEM_RELATED = ("problem__plant", "problem__line__workshop", "problem__owner__pr
 COLOUR_CHOICES = tuple(
     (colour, COLOUR_LETTERS[colour]) for colour in (Colour.RED, Colour.YELLOW, Colour.GREEN, Colour.WHITE)
 )
-
-
-def person_name(user) -> str:
-    if user is None:
-        return ""
-    try:
-        return user.profile.display_name or user.get_username()
-    except ObjectDoesNotExist:
-        return user.get_username()
-
-
-def person_label(user) -> str:
-    """How a person is offered and typed: "Wang Wei (wangw)", unique even when names repeat."""
-    if user is None:
-        return ""
-    name, username = person_name(user), user.get_username()
-    return f"{name} ({username})" if name != username else username
-
-
-def find_person(plant_id: int, raw):
-    """One of the plant's people from what a form sent: a label as person_label gives it, a
-    username, or a display name that only one person has. None when nobody matches."""
-    raw = str(raw or "").strip()[:150]
-    if not raw:
-        return None
-    people = people_of(plant_id)
-    if raw.endswith(")") and "(" in raw:
-        found = people.filter(username=raw[raw.rindex("(") + 1 : -1].strip()).first()
-        if found:
-            return found
-    matches = list(people.filter(Q(username__iexact=raw) | Q(profile__display_name__iexact=raw))[:2])
-    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass

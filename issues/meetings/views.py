@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from issues.common.lists import list_page
-from issues.common.people import people_of
+from issues.common.people import find_person, people_of, person_label, person_name
 from issues.common.printing import needs_the_font, reader_language
 from issues.common.scope import visible_plants
 from issues.eightd.steps import STEPS
@@ -68,7 +68,7 @@ def _id(raw) -> int | None:
 def _people_context(meeting: Meeting, chair: bool) -> dict:
     """Who may be named (owner, stand-in, guest): one list for the page's <datalist>, never a
     <select> per item (a plant of 1,000 people would make a page of 50 items weigh megabytes)."""
-    return {"people": [pages.person_label(person) for person in people_of(meeting.plant_id)] if chair else []}
+    return {"people": [person_label(person) for person in people_of(meeting.plant_id)] if chair else []}
 
 
 def _page_context(request, meeting: Meeting, now: dt.datetime, *, error_item: pages.ItemRow | None = None) -> dict:
@@ -238,7 +238,7 @@ def meeting_end(request, pk: int):
 
 def _assign(request, meeting: Meeting, item: AgendaItem):
     problem = item.problem
-    owner = pages.find_person(problem.plant_id, request.POST.get("owner"))
+    owner = find_person(problem.plant_id, request.POST.get("owner"))
     if owner is None:
         raise MeetingRefused(_("Choose the owner among the plant's people."))
     form = AssignOwnerForm(
@@ -353,7 +353,7 @@ def meeting_attendance(request, pk: int, row_pk: int):
     row = get_object_or_404(Attendance.objects.select_related("meeting"), pk=row_pk, meeting=meeting)
     state = request.POST.get("state", "")
     typed = request.POST.get("stand_in", "").strip()
-    stand_in = pages.find_person(meeting.plant_id, typed) if state == Attendance.State.STAND_IN else None
+    stand_in = find_person(meeting.plant_id, typed) if state == Attendance.State.STAND_IN else None
     try:
         verbs.set_attendance(
             row,
@@ -388,7 +388,7 @@ def meeting_sign_in(request, pk: int):
 def meeting_guest(request, pk: int):
     meeting = _meeting(request, pk)
     _require_chair(request.user, meeting)
-    person = pages.find_person(meeting.plant_id, request.POST.get("person"))
+    person = find_person(meeting.plant_id, request.POST.get("person"))
     known = person is not None and meeting.attendances.filter(person=person).exists()
     try:
         verbs.add_guest(meeting, user=request.user, person=person)
@@ -397,7 +397,7 @@ def meeting_guest(request, pk: int):
     except MeetingRefused as refusal:
         return _sheet_answer(request, meeting, error=refusal, done="")
     done = _("%(name)s is already on the sheet.") if known else _("%(name)s added as a guest.")
-    return _sheet_answer(request, meeting, error=None, done=done % {"name": pages.person_name(person)})
+    return _sheet_answer(request, meeting, error=None, done=done % {"name": person_name(person)})
 
 
 @permission_required("issues.view_meeting", raise_exception=True)

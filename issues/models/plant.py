@@ -169,6 +169,11 @@ class Role(models.TextChoices):
     GENERAL_MANAGER = "general_manager", _("General manager")
 
 
+def shown_name(display_name: str | None, username: str) -> str:
+    """How a person is named on pages, printouts and messages: the display name, else the login."""
+    return display_name or username
+
+
 class Profile(models.Model):
     """What the plant knows about a person beyond the login: language, phone, home line."""
 
@@ -186,7 +191,7 @@ class Profile(models.Model):
         verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
-        return self.display_name or self.user.get_username()
+        return shown_name(self.display_name, self.user.get_username())
 
 
 class RoleAssignment(models.Model):

@@ -4,7 +4,11 @@ stored JSON is plain (ids, ISO dates)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django import forms
+from django.utils import translation
 
 from issues.common.people import people_of
 from issues.eightd import sections
@@ -290,3 +294,44 @@ PEOPLE_NAMED = [
 @pytest.mark.parametrize(("code", "content", "named"), PEOPLE_NAMED)
 def test_people_ids_finds_every_person_an_answer_names_in_fields_and_rows(code, content, named, team):
     assert sections.people_ids(code, content(team)) == {team[index].pk for index in named}
+
+
+# One rule for how an answer reads, on the section page (language None: the active one) and in
+# the printout ("en", "zh-hans", "both").
+PERSON_FIELD = sections.D1Form.base_fields["leader"]
+CHOICE_FIELD = sections.FORMS["D0"].base_fields["customer_informed"]
+YES_NO_FIELD = sections.FishboneRow.base_fields["confirmed"]
+TEXT_FIELD = sections.FORMS["D0"].base_fields["symptom"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "language", "shown"),
+    [
+        (TEXT_FIELD, None, None, ""),
+        (TEXT_FIELD, "", "en", ""),
+        (TEXT_FIELD, [], "both", ""),
+        (TEXT_FIELD, "Burr <b>", None, "Burr <b>"),
+        (PERSON_FIELD, 7, None, "Wang Wei"),
+        (PERSON_FIELD, 7, "zh-hans", "Wang Wei"),
+        (PERSON_FIELD, 8, None, "#8"),  # somebody no longer among the names read
+        (YES_NO_FIELD, True, "en", "Yes"),
+        (YES_NO_FIELD, False, "en", "No"),
+        (YES_NO_FIELD, False, "zh-hans", "否"),
+        (YES_NO_FIELD, True, "both", "Yes / 是"),
+        (YES_NO_FIELD, None, "en", ""),  # never answered is not "No"
+        (CHOICE_FIELD, "na", "en", "Not applicable"),
+        (CHOICE_FIELD, "yes", "zh-hans", "是"),
+        (CHOICE_FIELD, "retired", "en", "retired"),  # a choice removed since: the stored value
+        (forms.DateField(), "2025-03-10", None, "2025-03-10"),
+        (forms.DateField(), dt.date(2025, 3, 9), "en", "2025-03-09"),
+        (forms.DateField(), "next week", "en", "next week"),
+    ],
+)
+def test_an_answer_reads_the_same_on_the_page_and_in_the_printout(field, value, language, shown):
+    with translation.override("en"):
+        assert sections.answer_text(field, value, {7: "Wang Wei"}, language) == shown
+
+
+def test_on_the_page_an_answer_reads_in_the_readers_language():
+    with translation.override("zh-hans"):
+        assert sections.answer_text(CHOICE_FIELD, "yes", {}) == "是"
