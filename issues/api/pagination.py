@@ -12,15 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
-LARGEST_OFFSET = 2**63 - 1  # the databases' signed 64-bit integer
-
-
-def whole_number(raw: str) -> int:
-    """ASCII digits only: int() would also take "+5", " 5", "5_000" and full-width digits.
-    Beyond Python's 4300 digits int() raises ValueError too."""
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValueError(raw)
-    return int(raw)
+from issues.common.ids import LARGEST_ID, whole_number
 
 
 class Pagination(LimitOffsetPagination):
@@ -34,10 +26,7 @@ class Pagination(LimitOffsetPagination):
         raw = request.query_params.get(self.limit_query_param, "")
         if raw == "":
             return None if self.default_limit is None else min(self.default_limit, self.max_limit)
-        try:
-            limit = whole_number(raw)
-        except ValueError:
-            limit = 0
+        limit = whole_number(raw) or 0
         if limit < 1:
             message = _("Give a whole number from 1 to %(max)d.") % {"max": self.max_limit}
             raise ValidationError({self.limit_query_param: [message]})
@@ -47,10 +36,7 @@ class Pagination(LimitOffsetPagination):
         raw = request.query_params.get(self.offset_query_param, "")
         if raw == "":
             return 0
-        try:
-            offset = whole_number(raw)
-        except ValueError:
-            offset = -1
-        if not 0 <= offset <= LARGEST_OFFSET:
+        offset = whole_number(raw)
+        if offset is None or offset > LARGEST_ID:
             raise ValidationError({self.offset_query_param: [_("Give a whole number, 0 or more.")]})
         return offset

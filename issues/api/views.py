@@ -16,6 +16,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from issues.common.ids import parse_id, whole_number
 from issues.common.scope import visible_lines, visible_plants, visible_problems
 from issues.grading import rules as grading
 from issues.grading.facts import clean_facts
@@ -78,7 +79,8 @@ class GradeRequestSerializer(serializers.Serializer):
     facts = FactsField(required=False, default=dict)
 
     def validate_plant(self, value):
-        by_id = Q(pk=int(value)) if value.isdecimal() else Q(pk__in=[])  # isdigit() lets "²" through to int()
+        pk = parse_id(value)
+        by_id = Q(pk=pk) if pk else Q(pk__in=[])
         plant = visible_plants(self.context["request"].user).filter(by_id | Q(code__iexact=value)).first()
         if plant is None:
             raise ValidationError(_("No plant with this id or code in your scope."))
@@ -184,12 +186,13 @@ class IdField(serializers.PrimaryKeyRelatedField):
     read 1.5 (or "1.5", or true) as 1, and an id past 64 bits made the database raise."""
 
     def to_internal_value(self, data):
-        digits = isinstance(data, str) and data.isascii() and data.isdigit()
-        if not (digits or (isinstance(data, int) and not isinstance(data, bool))):
+        number = data if isinstance(data, int) and not isinstance(data, bool) else whole_number(data)
+        if number is None:
             self.fail("incorrect_type", data_type=type(data).__name__)
-        if not 0 < int(data) < 2**63:
+        pk = parse_id(number)
+        if pk is None:
             self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(int(data))
+        return super().to_internal_value(pk)
 
 
 class ProblemCreateSerializer(serializers.Serializer):

@@ -43,6 +43,7 @@ from issues.board.queries import (
     latest_problem,
     page_rows,
 )
+from issues.common.ids import whole_number
 from issues.common.scope import visible_lines
 from issues.eightd.rules import COLOUR_LETTERS, Colour
 from issues.eightd.steps import STEP_LABELS, STEPS
@@ -352,7 +353,8 @@ def board_live(request):
 
 # --- TV mode ------------------------------------------------------------------------------
 def _number(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdecimal() and len(value) < 7 else default
+    number = whole_number(value)
+    return number if number is not None and number < 1_000_000 else default
 
 
 def tv_turn(page: int, pages: int, tick: int, polls_per_page: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from issues.common.ids import parse_id
 from issues.common.people import person_name
 from issues.common.scope import scope_filter, visible_plants
 from issues.models import FailureMode, Line, Plant, Workshop
@@ -32,15 +33,12 @@ def line_choices(request):
 
 
 class IdsField(django_filters.fields.ModelMultipleChoiceField):
-    """An id beyond 64 bits is an invalid choice, not a query: SQLite raised OverflowError on it (a 500)."""
+    """Anything but an id (issues.common.ids) is an invalid choice, not a query: SQLite raised
+    OverflowError on an id beyond 64 bits (a 500)."""
 
     def _check_values(self, value):
         for pk in value:
-            try:
-                too_big = abs(int(str(pk))) >= 2**63
-            except ValueError:
-                continue  # not a number: the parent class reports it as an invalid choice
-            if too_big:
+            if parse_id(str(pk)) is None:
                 raise ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
                 )

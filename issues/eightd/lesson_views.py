@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from issues.common import rights
 from issues.common.export import lesson_rows
+from issues.common.ids import parse_id
 from issues.common.lists import Export, list_page
 from issues.common.scope import visible_lines, visible_problems
 from issues.eightd import lessons, solving
@@ -47,9 +48,9 @@ def already_known(request):
     text = request.GET.get("failure_mode", "")
     if not text.strip():  # the usual case while the form is fresh: no query at all
         return HttpResponse("")
-    # Only digits reach the query ("abc" made filter(pk=...) raise ValueError, a 500); a line
-    # outside the user's scope is treated as no line.
-    line = visible_lines(request.user).filter(pk=int(line_id)).first() if line_id.isdecimal() else None
+    # Only an id reaches the query (issues.common.ids); a line outside the user's scope is no line.
+    pk = parse_id(line_id)
+    line = visible_lines(request.user).filter(pk=pk).first() if pk else None
     if line is None:
         return HttpResponse("")
     known = lessons.already_known(line, text)
@@ -110,13 +111,10 @@ def eightd_copy(request, pk: int):
     if report.problem.status in Problem.FINISHED:
         return _render_copy(request, report, error=_("The problem is already closed or cancelled."), status=400)
     source_id = request.POST.get("source", "")
-    # Only digits reach the query, and only a report this page offers: another plant's, one
+    # Only an id reaches the query, and only a report this page offers: another plant's, one
     # the user may not see, or this report itself is refused like a typo.
-    source = (
-        lessons.copy_candidates(request.user, report).filter(pk=int(source_id)).first()
-        if source_id.isdecimal()
-        else None
-    )
+    pk = parse_id(source_id)
+    source = lessons.copy_candidates(request.user, report).filter(pk=pk).first() if pk else None
     if source is None:
         return _render_copy(request, report, error=_("Choose one of the earlier 8D reports listed."), status=400)
     try:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from issues.common.ids import parse_id
 from issues.common.lists import list_page
 from issues.common.people import find_person, people_of, person_label, person_name
 from issues.common.printing import needs_the_font, reader_language
@@ -57,12 +58,6 @@ def _meeting(request, pk: int) -> Meeting:
 def _require_chair(user, meeting: Meeting) -> None:
     if not verbs.chairs(user, meeting):
         raise PermissionDenied
-
-
-def _id(raw) -> int | None:
-    """A positive database id from a form value, else None (never a query with junk in it)."""
-    raw = str(raw or "").strip()
-    return int(raw) if raw.isdecimal() and len(raw) <= 18 else None
 
 
 def _people_context(meeting: Meeting, chair: bool) -> dict:
@@ -182,12 +177,12 @@ def meeting_list(request):
 @require_POST
 @permission_required("issues.view_meeting", raise_exception=True)
 def meeting_start(request):
-    plant = visible_plants(request.user).filter(pk=_id(request.POST.get("plant"))).first()
+    plant = visible_plants(request.user).filter(pk=parse_id(request.POST.get("plant"))).first()
     if plant is None:
         raise Http404
     workshop = None
     if request.POST.get("workshop"):
-        workshop = plant.workshops.filter(pk=_id(request.POST.get("workshop"))).first()
+        workshop = plant.workshops.filter(pk=parse_id(request.POST.get("workshop"))).first()
         if workshop is None:
             raise Http404
     try:

@@ -22,6 +22,7 @@ from escalation.forms import ContainmentForm
 from escalation.timeline import timeline
 from issues.common import rights
 from issues.common.export import problem_rows
+from issues.common.ids import parse_id
 from issues.common.lists import Export, list_page
 from issues.common.scope import scope_of, visible_lines, visible_plants, visible_problems
 from issues.grading.facts import clean_facts, facts_for
@@ -123,9 +124,8 @@ def grade_preview(request):
     """The live grade while the form is being typed (htmx); stores nothing."""
     category = request.POST.get("category", "")
     line_id = request.POST.get("line", "")
-    # Only digits reach the query: "abc" or "1.5" made Django raise ValueError (a 500) on filter(pk=...).
-    lines = visible_lines(request.user, "issues.add_problem")
-    line = lines.filter(pk=int(line_id)).first() if line_id.isdecimal() else None
+    pk = parse_id(line_id)
+    line = visible_lines(request.user, "issues.add_problem").filter(pk=pk).first() if pk else None
     context = {"grading": None, "errors": {}}
     if line and category:
         submitted = {fact.name: request.POST.get(fact.name, "") for fact in facts_for(category)}

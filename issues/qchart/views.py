@@ -29,6 +29,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from issues.common.ids import parse_id
 from issues.common.scope import scope_of, visible_lines
 from issues.models import Line, Plant, Problem, Workshop
 from issues.problems.flags import flag
@@ -153,12 +154,6 @@ def _echo(value: str) -> str:
     return value if len(value) <= 30 else value[:29] + "…"
 
 
-def _id(value: str) -> int | None:
-    """A row id, or None for anything else ("abc", "-1", 2**64: never reaches the database; 5,000
-    digits would make int() itself raise)."""
-    return int(value) if value.isdecimal() and len(value) < 20 and 0 < int(value) < 2**63 else None
-
-
 def _workshops(lines: list[Line]) -> list[Workshop]:
     """The workshops of the reader's lines, in the lines' order (plant, workshop, code)."""
     return list({line.workshop_id: line.workshop for line in lines}.values())
@@ -184,7 +179,7 @@ def _subject(request, lines: list[Line], notices: list[str]) -> Subject | None:
     else's problem); a malformed one is reported and the reader's default chart is shown."""
     wanted_workshop, wanted_plant = request.GET.get("workshop", ""), request.GET.get("plant", "")
     if wanted_workshop:
-        pk = _id(wanted_workshop)
+        pk = parse_id(wanted_workshop)
         if pk is None:
             notices.append(
                 _("“%(value)s” is not a workshop; showing your default chart.") % {"value": _echo(wanted_workshop)}
@@ -195,7 +190,7 @@ def _subject(request, lines: list[Line], notices: list[str]) -> Subject | None:
                 raise Http404
             return Subject(workshop.plant, workshop)
     elif wanted_plant:
-        pk = _id(wanted_plant)
+        pk = parse_id(wanted_plant)
         if pk is None:
             notices.append(
                 _("“%(value)s” is not a plant; showing your default chart.") % {"value": _echo(wanted_plant)}

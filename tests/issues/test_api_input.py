@@ -12,7 +12,6 @@ import re
 import pytest
 from django.utils import timezone
 
-from issues.api.pagination import whole_number
 from issues.grading.facts import clean_facts
 from issues.models import Problem
 from issues.problems.intake import IdempotencyConflict, Report, report_fingerprint, report_problem
@@ -74,17 +73,6 @@ def test_creating_a_problem_refuses_unknown_facts_too(world, leader_api):
 
 
 # --- limit and offset -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("raw", "number"), [("0", 0), ("7", 7), ("9223372036854775808", 2**63), ("007", 7)])
-def test_a_whole_number_is_ascii_digits(raw, number):
-    assert whole_number(raw) == number
-
-
-@pytest.mark.parametrize("raw", ["", "-1", "+1", " 1", "1.5", "1e3", "1_000", "１", "abc", "9" * 5000])
-def test_anything_else_is_not_a_whole_number(raw):
-    with pytest.raises(ValueError):
-        whole_number(raw)
 
 
 @pytest.fixture
