@@ -3,11 +3,14 @@ What each section asks is issues.eightd.sections."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.utils.translation import gettext_lazy
 
 from issues.eightd.attachments import ACCEPT
 from issues.models import EightDReport
+from issues.problems.forms import NoteForm
 
 
 class HeaderForm(forms.ModelForm):
@@ -16,17 +19,8 @@ class HeaderForm(forms.ModelForm):
         fields = ["customer", "part_number", "part_name"]
 
 
-class ReasonForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class NoteForm(forms.Form):
-    text = forms.CharField(
-        label=gettext_lazy("Note (optional)"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+ReasonForm = partial(NoteForm, label=gettext_lazy("Reason"))
+OptionalNoteForm = partial(NoteForm, label=gettext_lazy("Note (optional)"), required=False)
 
 
 class AttachmentForm(forms.Form):

@@ -29,7 +29,7 @@ from issues.common.scope import visible_problems
 from issues.eightd import rules as eightd
 from issues.eightd import sections, solving
 from issues.eightd.attachments import delete_attachment, store_attachment
-from issues.eightd.forms import AttachmentForm, HeaderForm, NoteForm, ReasonForm
+from issues.eightd.forms import AttachmentForm, HeaderForm, OptionalNoteForm, ReasonForm
 from issues.eightd.summary import rows_of
 from issues.models import EightDReport, Problem, Section, SectionAttachment, SectionCode
 from issues.problems import lifecycle
@@ -183,7 +183,7 @@ def _render_section(request, problem, report, section, *, status=200, bound: dic
     else:
         context["answer"] = answer_display(code, section.content)
     if can_review and section.state == Section.State.SUBMITTED:
-        context["accept_form"] = bound.get("accept") or NoteForm(prefix="accept")
+        context["accept_form"] = bound.get("accept") or OptionalNoteForm(prefix="accept")
         context["return_form"] = bound.get("return") or ReasonForm(prefix="return")
     if can_review and section.done:
         context["reopen_form"] = bound.get("reopen") or ReasonForm(prefix="reopen")
@@ -236,7 +236,7 @@ def _answer(request, problem, report, section, *, complete: bool):
 class Decision:
     """A reviewer's (or, for "not applicable", an editor's) decision with its text."""
 
-    form: type[forms.Form]
+    form: Callable[..., forms.Form]
     by_reviewer: bool
     verb: Callable[..., Section]
     done: str
@@ -244,7 +244,7 @@ class Decision:
 
 DECISIONS = {
     "accept": Decision(
-        NoteForm,
+        OptionalNoteForm,
         True,
         lambda section, user, text: solving.accept(section, user=user, note=text),
         gettext_lazy("Accepted."),

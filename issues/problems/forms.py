@@ -223,13 +223,15 @@ class AssignOwnerForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    """One required text: a cause note, what a failed verification found, why a problem reopens."""
+    """One text under its label: a cause note, what a failed verification found, why a problem
+    or an 8D section reopens, why a section is returned, a reviewer's note (optional)."""
 
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, label, **kwargs):
+    def __init__(self, *args, label, required: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["text"].label = label
+        self.fields["text"].required = required
 
 
 DOCUMENT_CHOICES = [(UPDATED, _("Updated")), (NOT_APPLICABLE, _("Not applicable"))]
