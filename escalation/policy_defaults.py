@@ -40,9 +40,12 @@ DEFAULT_TIERS = {
 }
 DEFAULT_CEILINGS = {"ceiling_a": 1, "ceiling_b": 3, "ceiling_c": 4}
 
+# No owner after 2 days → the quality section chief; also when the lists flag "no owner" in a plan
+# that has no such alarm (issues.problems.flags).
+NO_OWNER_AFTER_MINUTES = 2 * 24 * 60
+
 DEFAULT_ALARMS = [
-    # no owner after 2 days → the quality section chief
-    {"kind": "no_owner", "after_minutes": 2 * 24 * 60, "roles": [ISC], "channels": ["inapp", "sms"]},
+    {"kind": "no_owner", "after_minutes": NO_OWNER_AFTER_MINUTES, "roles": [ISC], "channels": ["inapp", "sms"]},
     # unresolved after a week → the section chief reports upward (production manager told too)
     {"kind": "unresolved_week", "after_minutes": 7 * 24 * 60, "roles": [ISC, PM], "channels": ["inapp", "sms"]},
     # a problem report rejected twice → the deputy general manager (raised by the review, not by time)

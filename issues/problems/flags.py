@@ -13,17 +13,17 @@ from django.utils.translation import gettext
 
 from escalation import ladder
 from escalation.models import AlarmKind
+from escalation.policy_defaults import NO_OWNER_AFTER_MINUTES
 from issues.models import Problem
 
 Status = Problem.Status
-# DOMAIN.md §4: a problem with no owner after 2 days alarms the quality section chief. The
-# plant's own delay is the no_owner alarm of the plan copied onto the problem.
-NO_OWNER_AFTER = dt.timedelta(days=2)
 
 
 def no_owner_limit(plan: dict) -> dt.timedelta:
+    """The plant's delay: the no_owner alarm of the plan copied onto the problem, else the default
+    alarm's (docs/escalation.md §Alarm rules and 8D notices)."""
     step = next((step for step in ladder.timed_alarms(plan) if step.kind == AlarmKind.NO_OWNER), None)
-    return dt.timedelta(minutes=step.after_minutes) if step else NO_OWNER_AFTER
+    return dt.timedelta(minutes=step.after_minutes if step else NO_OWNER_AFTER_MINUTES)
 
 
 def days_without_owner(
