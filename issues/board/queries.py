@@ -102,7 +102,7 @@ class BoardRow:
 
     @property
     def needs_owner(self) -> bool:
-        return self.owner_name == "" and self.problem.status != Status.CLOSED
+        return self.owner_name == "" and self.problem.status not in Problem.FINISHED
 
 
 def section_states(problem_ids: Iterable[int]) -> dict[int, dict[str, str]]:

@@ -15,11 +15,9 @@ choices (people, lines) are fetched only when the panel is opened or filters are
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from dataclasses import dataclass
-from html import escape as escape_text  # plain str in, plain str out: 4x cheaper than Django's
 
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
@@ -28,11 +26,7 @@ from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 
-from escalation.models import LEVELS
 from issues.board.filters import BoardFilter
 from issues.board.queries import (
     BoardEntry,
@@ -43,163 +37,22 @@ from issues.board.queries import (
     latest_problem,
     page_rows,
 )
+from issues.board.rows import COLOUR_MEANINGS, STEP_SHORT, rows_html
 from issues.common.ids import whole_number
 from issues.common.scope import visible_lines
 from issues.eightd.rules import COLOUR_LETTERS, Colour
 from issues.eightd.steps import STEP_LABELS, STEPS
-from issues.models import Category, Grade, Problem
+from issues.models import Problem
 from issues.models.plant import bilingual_name
 from issues.problems.flags import age_label
-from issues.problems.links import problem_url_format
 
 BOARD_PAGE_SIZE = 50  # a phone or desk browser; the TV pages by QRQC_TV_ROWS_PER_PAGE
-# Where a column is narrow: the TV's header and the phone's cards.
-STEP_SHORT = {
-    "containment": pgettext_lazy("board step, short", "Contain"),
-    "root_cause": pgettext_lazy("board step, short", "Cause"),
-    "actions": pgettext_lazy("board step, short", "Act"),
-    "verification": pgettext_lazy("board step, short", "Verify"),
-    "closure": pgettext_lazy("board step, short", "Close"),
-}
-COLOUR_MEANINGS = {
-    Colour.RED: gettext_lazy("needed, not started"),
-    Colour.YELLOW: gettext_lazy("in progress"),
-    Colour.GREEN: gettext_lazy("done"),
-    Colour.WHITE: gettext_lazy("not applicable"),
-}
 STEP_HEADERS = [(step, STEP_LABELS[step], STEP_SHORT[step]) for step in STEPS]
-LEVEL_LABELS = dict(LEVELS)
 Status = Problem.Status
 PLACES = ("plant", "workshop", "line")
 PLACE_PATHS = ("workshop__plant__", "workshop__", "")  # from a line to each of PLACES
 NOT_FILTERS = ("page", "t", "pick")  # the board's own parameters, not BoardFilter's
 PICK = re.compile(r"^(plant|workshop|line)-([0-9]{1,18})$")
-
-
-@functools.lru_cache(maxsize=64)
-def _cells(step: str, colour: Colour, language: str) -> tuple[str, str]:
-    """A step's cell on the board and on the TV, per language: a page of 50 rows has 250 cells
-    but only 20 different ones, cached because building the 20 took 6 ms of every poll."""
-    label, short, letter = STEP_LABELS[step], STEP_SHORT[step], COLOUR_LETTERS[colour]
-    board = format_html(
-        '<td class="c-step"><span class="rag rag-{}" title="{}: {}" data-testid="cell-{}" data-colour="{}">{}</span>'
-        '<small class="steplabel">{}</small></td>',
-        colour,
-        label,
-        COLOUR_MEANINGS[colour],
-        step,
-        colour,
-        letter,
-        short,
-    )
-    tv = format_html(
-        '<td class="c-step"><span class="rag rag-{}" data-testid="cell-{}" data-colour="{}">{}</span></td>',
-        colour,
-        step,
-        colour,
-        letter,
-    )
-    return board, tv
-
-
-# A board row and a TV row. Drawn here rather than by a template loop: at 0.3 ms a row, the
-# template's 50 rows cost more than all the page's queries (bench/board.py). _RowWords.row()
-# escapes every value it puts in (html.escape, quotes included); the cells are format_html's.
-BOARD_ROW = (
-    '<tr class="boardrow{row_class}" data-testid="board-row" data-number="{number}">'
-    '<td class="c-grade"><span class="grade grade-{grade_lower}" title="{grade_title}">{grade}</span></td>'
-    '<td class="c-number"><a href="{url}">{number}</a>{new_tag}</td>'
-    '<td class="c-category">{category}</td>'
-    '<td class="c-line">{line}</td>'
-    '<td class="c-title">{title}{closed_tag}</td>'
-    '<td class="c-age" title="{occurred}" data-testid="age">{age}</td>'
-    '<td class="c-owner" data-testid="owner">{owner}</td>'
-    '<td class="c-due{due_class}" data-testid="due">{due}</td>'
-    '<td class="c-level">{level}</td>'
-    "{cells}</tr>"
-)
-TV_ROW = (
-    '<tr class="tvrow{row_class}" data-testid="tv-row" data-number="{number}">'
-    '<td class="c-grade"><span class="grade grade-{grade_lower}">{grade}</span></td>'
-    '<td class="c-title"><span class="tv-titletext">{tv_new_tag}{title}</span>'
-    '<small><b class="tv-number">{number}</b> · {line} · {category}{tv_closed_tag}</small></td>'
-    '<td class="c-age">{age}</td>'
-    '<td class="c-owner">{owner}</td>'
-    '<td class="c-due{due_class}">{tv_due}</td>'
-    '<td class="c-level">{tv_level}</td>'
-    "{cells}</tr>"
-)
-
-
-class _RowWords:
-    """What every row of a page says the same way, in the reader's language, looked up once."""
-
-    def __init__(self):
-        self.language = get_language()
-        self.grades = {grade: escape(label) for grade, label in Grade.choices}
-        self.categories = {category: escape(label) for category, label in Category.choices}
-        self.levels = {level: escape(label) for level, label in LEVEL_LABELS.items()}
-        self.new = escape(gettext("new"))
-        self.closed = escape(gettext("Closed"))
-        self.no_owner = escape(gettext("No owner"))
-        self.due = escape(gettext("Due"))
-        self.overdue = escape(gettext("overdue"))
-        self.not_escalated = escape(gettext("not escalated"))
-        self.problem_url = problem_url_format()
-
-    def row(self, row: BoardRow, template: str, tv: bool) -> str:
-        problem = row.problem
-        closed = problem.status == Status.CLOSED
-        level = f"L{row.escalation_level}" if row.escalated else ""
-        level_class = f"level level-{row.escalation_level}"
-        owner = escape_text(row.owner_name)
-        if not owner and row.needs_owner:
-            owner = f'<em class="noowner" data-testid="no-owner">{self.no_owner}</em>'
-        due = f"{row.due_date:%m-%d}" if row.due_date else ""
-        board_due = '<span class="muted">–</span>'
-        if due:
-            board_due = (
-                f'<span class="duelabel">{self.due} </span>'
-                f'<time datetime="{row.due_date.isoformat()}" title="{row.due_date.isoformat()}">{due}</time>'
-            ) + (f' <em data-testid="overdue">{self.overdue}</em>' if row.overdue else "")
-        return template.format(
-            row_class=(" new" if row.new else "") + (" closed" if closed else "") + (" escalated" if level else ""),
-            number=escape_text(problem.number),
-            grade=escape_text(problem.grade),
-            grade_lower=escape_text(problem.grade.lower()),
-            grade_title=self.grades.get(problem.grade, ""),
-            url=self.problem_url.format(problem.pk),
-            new_tag=f' <span class="newtag">{self.new}</span>' if row.new else "",
-            tv_new_tag=f'<span class="newtag">{self.new}</span> ' if row.new else "",
-            category=self.categories.get(problem.category) or escape_text(problem.category),
-            line=escape_text(problem.line),
-            title=escape_text(problem.title),
-            closed_tag=f' <span class="closedtag">{self.closed}</span>' if closed else "",
-            tv_closed_tag=f' · <span class="closedtag">{self.closed}</span>' if closed else "",
-            occurred=f"{timezone.localtime(problem.occurred_at):%Y-%m-%d %H:%M}",
-            age=escape_text(age_label(row.age)),
-            owner=owner or ("–" if tv else '<span class="muted">–</span>'),
-            due_class=" overdue" if row.overdue else "",
-            due=board_due,
-            tv_due=due or "–",
-            level=(
-                f'<span class="{level_class}" title="{self.levels.get(row.escalation_level, "")}"'
-                f' data-testid="level">{level}</span>'
-                if level
-                else f'<span class="muted nolevel" title="{self.not_escalated}">—</span>'
-            ),
-            tv_level=f'<span class="{level_class}" data-testid="level">{level}</span>'
-            if level
-            else '<span class="nolevel">—</span>',
-            cells="".join(_cells(step, row.colours[step], self.language)[1 if tv else 0] for step in STEPS),
-        )
-
-
-def _rows_html(rows: list[BoardRow], *, tv: bool = False) -> list[str]:
-    words = _RowWords()
-    template = TV_ROW if tv else BOARD_ROW
-    # Safe: _RowWords.row escaped every value it put into the row.
-    return [mark_safe(words.row(row, template, tv)) for row in rows]
 
 
 @dataclass
@@ -308,7 +161,7 @@ def _board_context(request, now: dt.datetime) -> dict:
         "query": board.query,
         "page_query": _with(filters, "page", str(page.number)),
         "page": page,
-        "rows": _rows_html(_rows_of(board, page, now)),
+        "rows": rows_html(_rows_of(board, page, now)),
         "scope": board.scope,
         "steps": STEP_HEADERS,
         "links": {
@@ -383,7 +236,7 @@ def _tv_context(request, now: dt.datetime) -> dict:
         "query": board.query,
         "next_query": next_query,
         "page": page,
-        "rows": _rows_html(_rows_of(board, page, now), tv=True),
+        "rows": rows_html(_rows_of(board, page, now), tv=True),
         "scope": board.scope,
         "legend": [(COLOUR_LETTERS[colour], colour, COLOUR_MEANINGS[colour]) for colour in Colour],
         "steps": STEP_HEADERS,

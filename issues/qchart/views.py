@@ -23,11 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dates import WEEKDAYS_ABBR
-from django.utils.formats import date_format
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from issues.common.ids import parse_id
 from issues.common.scope import scope_of, visible_lines
@@ -38,71 +34,10 @@ from issues.qchart import charts as qchart
 from issues.qchart import data as qchart_data
 from issues.qchart import drawing
 from issues.qchart.drawing import month_param
+from issues.qchart.rows import MEANINGS, calendar_rows
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 FIRST_YEAR = 2000  # no plant logged problems earlier; also keeps month arithmetic far from year 1 and 9999
-
-
-# The legend's words, also each day cell's tooltip (DOMAIN.md §5: general / important or critical).
-MEANINGS = {
-    qchart.GREEN: gettext_lazy("no problem"),
-    qchart.YELLOW: gettext_lazy("general problems only (C)"),
-    qchart.RED: gettext_lazy("important or critical problem (A or B)"),
-}
-
-
-# A day of the calendar. Drawn here rather than by the template: 42 cells of template logic
-# took longer than the page's calendar query. Only numbers, dates and translated words go in,
-# the words escaped.
-DAY_LINK = (
-    '<a href="{link}" hx-get="{link}" hx-target="#qchart-month" hx-swap="outerHTML" hx-push-url="true"'
-    ' title="{title}"{current}><span class="qnum">{number}</span>{counts}</a>'
-)
-DAY_CELL = '<td class="{css}" data-date="{iso}" data-colour="{colour}"{testid}>{body}</td>'
-
-
-def _calendar_rows(
-    weeks: list[list[qchart.Day | None]], today: dt.date, chosen: dt.date | None, scope_query: str
-) -> list[str]:
-    """Each week of the calendar as a table row: a cell per day, coloured, with its counts per
-    grade and, up to today, a link that lists the day's problems."""
-    meanings = {colour: escape(meaning) for colour, meaning in MEANINGS.items()}
-    rows = []
-    for week in weeks:
-        cells = []
-        for day in week:
-            if day is None:
-                cells.append('<td class="qpad"></td>')
-                continue
-            iso = day.date.isoformat()
-            css = ["qday", f"q-{day.colour or 'future'}"]
-            css += (["qtoday"] if day.date == today else []) + (["qselected"] if day.date == chosen else [])
-            body = f'<span class="qnum">{day.date.day}</span>'
-            if day.colour:
-                grades = "".join(
-                    f'<span class="qn">{grade}{day.counts[grade]}</span>'
-                    for grade in qchart.GRADES
-                    if day.counts.get(grade)
-                )
-                body = DAY_LINK.format(
-                    link=f"?{escape(scope_query)}&amp;day={iso}",
-                    title=f"{escape(date_format(day.date, 'MONTH_DAY_FORMAT'))}: {meanings[day.colour]}",
-                    current=' aria-current="date"' if day.date == chosen else "",
-                    number=day.date.day,
-                    counts=f'<span class="qcounts">{grades}</span>' if grades else "",
-                )
-            cells.append(
-                DAY_CELL.format(
-                    css=" ".join(css),
-                    iso=iso,
-                    colour=day.colour,
-                    testid=' data-testid="qchart-today"' if day.date == today else "",
-                    body=body,
-                )
-            )
-        # Safe: dates, numbers, grade letters, fixed class names and escaped words only.
-        rows.append(mark_safe(f"<tr>{''.join(cells)}</tr>"))
-    return rows
 
 
 @dataclass(frozen=True)
@@ -317,7 +252,7 @@ def qchart_page(request):
         "today": today,
         "first": dt.date(year, month, 1),
         "month": shown,
-        "weeks": _calendar_rows(weeks, today, day, urlencode(subject.query)),
+        "weeks": calendar_rows(weeks, today, day, urlencode(subject.query)),
         "meanings": MEANINGS,
         "weekdays": [WEEKDAYS_ABBR[index] for index in range(7)],
         "selected": selected,
