@@ -1,4 +1,4 @@
-"""The default threshold rules, read from DOMAIN.md §3.1–3.7 (migration 0002 seeds them).
+"""The default threshold rules (docs/grading.md §Default threshold table; migration 0002 seeds them).
 
 Rows, not code: a plant copies the template when it is created and edits its own copy (each
 edit a new version). Labels use {n} for the fact's value.
@@ -27,7 +27,8 @@ def rule(category, code, grade, fact, operator, limit=None, upper=None, *, match
 
 
 def defect_bands(defect_class, intermittent, consecutive):
-    """§3.1 table: for one defect class, C/B/A bands of the intermittent total and the run."""
+    """The defect-count table (docs/grading.md §Default threshold table): for one defect class,
+    C/B/A bands of the intermittent total and the run."""
     (i_low, i_high), (c_low, c_high) = intermittent, consecutive
     q = "quality"
     when = ("defect_class", defect_class)

@@ -1,4 +1,4 @@
-"""8D reports (DOMAIN.md §6): one per problem, nine sections D0–D8 each answered by the team,
+"""8D reports (docs/problem-solving.md §The 8D report): one per problem, nine sections D0–D8 each answered by the team,
 reviewed by the quality department, under the plant's deadlines; and the lessons learned."""
 
 from __future__ import annotations

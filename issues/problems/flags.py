@@ -18,8 +18,8 @@ from issues.models import Problem
 Status = Problem.Status
 FINISHED = (Status.CLOSED, Status.CANCELLED)
 
-# DOMAIN.md §4: a problem with no owner after 2 days alarms the quality section chief. The
-# plant's own delay is the no_owner alarm of the plan copied onto the problem.
+# A problem with no owner after 2 days alarms the quality section chief. The plant's own delay is
+# the no_owner alarm of the plan copied onto the problem (docs/escalation.md §Alarm rules and 8D notices).
 NO_OWNER_AFTER = dt.timedelta(days=2)
 
 
