@@ -495,6 +495,6 @@ DEFAULT_RULES = [
 
 def seed_default_template(table_model, rule_model):
     """Write the default template (plant empty) as version 1; models may be historical ones."""
-    template = table_model.objects.create(plant=None, version=1, note="defaults from DOMAIN.md §3")
+    template = table_model.objects.create(plant=None, version=1, note="default rules of the QRQC procedure")
     rule_model.objects.bulk_create(rule_model(table=template, **row) for row in DEFAULT_RULES)
     return template
