@@ -200,7 +200,7 @@ def _record(notification: Notification, result, message, now: dt.datetime, repea
 
 
 def _first_repeat(notification: Notification, now: dt.datetime) -> dt.datetime | None:
-    """A phone call is repeated until the person acknowledges (DOMAIN.md §4: they must answer)."""
+    """A phone call is repeated until the person acknowledges (docs/escalation.md §Dispatch: they must answer)."""
     if notification.channel != Channel.PHONE or not settings.QRQC_PHONE_REPEATS:
         return None
     return now + dt.timedelta(minutes=settings.QRQC_PHONE_REPEAT_MINUTES)

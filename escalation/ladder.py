@@ -1,4 +1,4 @@
-"""The escalation ladder (DOMAIN.md §4) as pure functions: no ORM, no clock; `now` is passed in.
+"""The escalation ladder (docs/escalation.md §The rules) as pure functions: no ORM, no clock; `now` is passed in.
 
 A plan is the policy copied onto a problem when it was graded:
     {"category": "quality", "ceilings": {"A": 1, "B": 3, "C": 4},

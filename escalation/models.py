@@ -1,4 +1,4 @@
-"""Escalation (DOMAIN.md §4): policies the plant edits, and the ledger of what was sent.
+"""Escalation (docs/escalation.md): policies the plant edits, and the ledger of what was sent.
 
 Policy rows are data with history; the policy in force is copied onto a problem when it is
 graded (Problem.escalation_plan), so editing a policy never changes a problem already climbing.
@@ -111,9 +111,9 @@ class NoticeKind(models.TextChoices):
 
 
 class AlarmRule(models.Model):
-    """The other alarms of DOMAIN.md §4, and the 8D deadline notices, sent through the same
-    ledger as the tiers. A notice always reaches the problem's owner and 8D team; its roles
-    are the people told besides them (none is allowed)."""
+    """The other alarms and the 8D deadline notices (docs/escalation.md §Alarm rules and 8D notices),
+    sent through the same ledger as the tiers. A notice always reaches the problem's owner and
+    8D team; its roles are the people told besides them (none is allowed)."""
 
     plant = models.ForeignKey("issues.Plant", on_delete=models.CASCADE, related_name="alarm_rules")
     kind = models.CharField(_("alarm or notice"), max_length=20, choices=[*AlarmKind.choices, *NoticeKind.choices])

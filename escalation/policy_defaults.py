@@ -1,5 +1,5 @@
-"""The default escalation matrix of DOMAIN.md §4 and the 8D notice rules, copied into every new
-plant as editable rows.
+"""The default escalation matrix and the 8D notice rules, copied into every new plant as editable
+rows (docs/escalation.md §Policies, tiers and ceilings).
 
 Material, safety/5S and people problems are not in the source matrix; read as routed like
 quality problems (team leader, then workshop director, ...). Level 4 and 3 are phoned, levels

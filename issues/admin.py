@@ -482,4 +482,4 @@ class MeetingAdmin(PlantScopedAdmin):
         return False  # started from the meeting page (issues.meetings.meeting)
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the minutes are a record (QMS records, DOMAIN.md §5)
+        return False  # the minutes are a quality record (docs/meeting.md §The meeting)

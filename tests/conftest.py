@@ -1,4 +1,4 @@
-"""Shared fixtures: a small plant and named personas (DESIGN.md §2, Tests)."""
+"""Shared fixtures: a small plant and named personas (docs/architecture.md §Tests and benches)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Give every existing plant the default escalation policies of DOMAIN.md §4."""
+"""Give every existing plant the default escalation policies (docs/escalation.md §Policies, tiers and ceilings)."""
 
 from django.db import migrations
 

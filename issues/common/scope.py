@@ -51,7 +51,7 @@ for curator in (Role.QUALITY_MANAGER, Role.QUALITY_ENGINEER, Role.INSPECTION_SEC
         # Corrections to a meeting's sign-in sheet (admin; each one kept in its history).
         "issues.change_meeting",
     }
-# The chair of a QRQC meeting (DOMAIN.md §1, §5) assigns owners and closure dates.
+# The chair of a QRQC meeting (docs/people-and-rights.md §Rights) assigns owners and closure dates.
 for chair in (
     Role.QUALITY_MANAGER,
     Role.QUALITY_ENGINEER,

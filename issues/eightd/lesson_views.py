@@ -27,7 +27,7 @@ PAGE_SIZE = 50
 
 @permission_required("issues.view_problem", raise_exception=True)
 def lesson_list(request):
-    """Everyone in a plant reads its library (the quality department keeps it: DOMAIN.md §1)."""
+    """Everyone in a plant reads the library the quality department keeps (docs/problem-solving.md §Lessons learned)."""
     return list_page(
         request,
         LessonFilter,

@@ -1,4 +1,4 @@
-"""The 8D report on paper for the customer (DESIGN.md "Printouts", issue #4).
+"""The 8D report on paper for the customer (docs/problem-solving.md §Printout, issue #4).
 
 `render_eightd(data, language)` turns plain data (EightDPrint, built from the database by
 issues.eightd.print_data.eightd_print_data) into PDF bytes with reportlab platypus. No ORM and no

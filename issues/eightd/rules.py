@@ -1,4 +1,4 @@
-"""The rules of problem solving (DOMAIN.md §5–§6) as pure functions over plain values:
+"""The rules of problem solving (docs/problem-solving.md) as pure functions over plain values:
 section deadlines and their R/Y/G/N-A colour, when notices go out, which status the 8D has
 reached, and what still stops a closure. No ORM, no clock: `now` is passed in."""
 
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 SECTIONS = ("D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
 
-# DOMAIN.md §6 (QSB assessment §4.3): containment answer in 1 day (D0–D3 lead to it), cause
+# docs/problem-solving.md §Problem-solving policy: containment answer in 1 day (D0–D3 lead to it), cause
 # analysis and short-term action in 3 days (D4, D5), long-term actions in 14 days (D6–D8).
 DEFAULT_SECTION_DAYS = {"D0": 1, "D1": 1, "D2": 1, "D3": 1, "D4": 3, "D5": 3, "D6": 14, "D7": 14, "D8": 14}
 DEFAULT_REWORK_DAYS = 3
@@ -21,7 +21,7 @@ DEFAULT_REWORK_DAYS = 3
 # Sections a team may declare not applicable (with a reason); the others are the 8D itself.
 MAY_BE_NOT_APPLICABLE = frozenset({"D0", "D3", "D5", "D6"})
 
-# The documents D7 must show updated, or not applicable with a reason (DOMAIN.md §1).
+# The documents D7 must show updated, or not applicable with a reason (docs/problem-solving.md §Closure).
 CHECKLIST = ("pfmea", "dfmea", "control_plan", "work_instruction")
 UPDATED, NOT_APPLICABLE = "updated", "na"
 DOCUMENTS = {
@@ -33,8 +33,8 @@ DOCUMENTS = {
 
 
 class Colour(StrEnum):
-    """Board status per step (DOMAIN.md §5): red needed and not started, yellow in progress,
-    green done, white not applicable."""
+    """Board status per step (docs/meeting.md §R / Y / G / N-A per step): red needed and not
+    started, yellow in progress, green done, white not applicable."""
 
     RED = "red"
     YELLOW = "yellow"
@@ -212,7 +212,7 @@ def closure_blockers(
 
 
 def returns_alarm(total_returns: int) -> bool:
-    """DOMAIN.md §4: a problem report rejected twice alarms the deputy general manager."""
+    """A report returned twice alarms the deputy GM (docs/escalation.md §Alarm rules and 8D notices)."""
     return total_returns >= 2
 
 

@@ -1,4 +1,4 @@
-"""What each 8D section asks (DOMAIN.md §6): a Django form of scalar fields plus named row
+"""What each 8D section asks (docs/problem-solving.md §The 8D report): a Django form of scalar fields plus named row
 tables (formsets). The forms are the schema: the editor renders them, `clean_section` turns a
 POST into the JSON stored on Section.content, and the printout reads labels from them.
 

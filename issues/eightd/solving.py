@@ -145,7 +145,8 @@ def accept(section: Section, *, user, note: str = "", now: dt.datetime | None = 
 
 def return_answer(section: Section, *, user, reason: str, now: dt.datetime | None = None) -> Section:
     """Ineffective: back to the team with a reason and at most the rework allowance more
-    (DOMAIN.md §6). The second return on one report alarms the deputy GM (DOMAIN.md §4)."""
+    (docs/problem-solving.md §Review). The second return on one report alarms the deputy GM
+    (docs/escalation.md §Alarm rules and 8D notices)."""
     now = now or timezone.now()
     if not reason.strip():
         raise TransitionRefused(_("Say why the answer is returned."))

@@ -1,4 +1,4 @@
-"""The default threshold rules, read from DOMAIN.md §3.1–3.7 (migration 0002 seeds them).
+"""The default threshold rules (docs/grading.md §Default threshold table; migration 0002 seeds them).
 
 Rows, not code: a plant copies the template when it is created and edits its own copy (each
 edit a new version). Labels use {n} for the fact's value.
@@ -27,7 +27,8 @@ def rule(category, code, grade, fact, operator, limit=None, upper=None, *, match
 
 
 def defect_bands(defect_class, intermittent, consecutive):
-    """§3.1 table: for one defect class, C/B/A bands of the intermittent total and the run."""
+    """The defect-count table (docs/grading.md §Default threshold table): for one defect class,
+    C/B/A bands of the intermittent total and the run."""
     (i_low, i_high), (c_low, c_high) = intermittent, consecutive
     q = "quality"
     when = ("defect_class", defect_class)
@@ -494,6 +495,6 @@ DEFAULT_RULES = [
 
 def seed_default_template(table_model, rule_model):
     """Write the default template (plant empty) as version 1; models may be historical ones."""
-    template = table_model.objects.create(plant=None, version=1, note="defaults from DOMAIN.md §3")
+    template = table_model.objects.create(plant=None, version=1, note="default rules of the QRQC procedure")
     rule_model.objects.bulk_create(rule_model(table=template, **row) for row in DEFAULT_RULES)
     return template

@@ -1,7 +1,7 @@
-"""A/B/C grading against a threshold table (DOMAIN.md §3). Pure: no ORM, no clock.
+"""A/B/C grading against a threshold table (docs/grading.md §How a grade is decided). Pure: no ORM, no clock.
 
 `grade(category, facts, table, prior_occurrences)` evaluates every rule of the category,
-then the recurrence rules (§3.7) against the base grade; the highest grade wins and a
+then the recurrence rules (docs/grading.md §Recurrence) against the base grade; the highest grade wins and a
 problem that fires no rule is C.
 """
 

@@ -1,4 +1,4 @@
-"""The daily QRQC meeting's rules (DOMAIN.md §5), pure: which agenda group a problem falls in,
+"""The daily QRQC meeting's rules (docs/meeting.md §The meeting), pure: which agenda group a problem falls in,
 the agenda's order, and who is expected at the meeting. issues.meetings.meeting runs them on the ORM.
 
 The agenda: first the new problems of the past 24 hours in the quality department's list
@@ -158,7 +158,7 @@ DEPARTMENT_LABELS = {
     ENGINEERING: _("Engineering"),
     MAINTENANCE: _("Maintenance and utilities"),
 }
-# Finance holds no role in QRQC (DOMAIN.md §5: all departments but finance attend).
+# Finance holds no role: all departments but finance attend (docs/meeting.md §Differences from the specification).
 DEPARTMENT_OF_ROLE = {
     Role.OPERATOR: PRODUCTION,
     Role.TEAM_LEADER: PRODUCTION,

@@ -1,4 +1,4 @@
-"""The daily QRQC meeting on the ORM (DOMAIN.md §5): starting it with its agenda and sign-in
+"""The daily QRQC meeting on the ORM (docs/meeting.md §The meeting): starting it with its agenda and sign-in
 sheet, the chair's decisions on each item, attendance, and ending it. The rules themselves
 (agenda groups and order, who is expected, the timer) are pure functions in issues.meetings.agenda.
 

@@ -1,4 +1,4 @@
-"""The minutes of a daily QRQC meeting (DOMAIN.md §5, issue #5): its agenda by group with
+"""The minutes of a daily QRQC meeting (docs/meeting.md §Minutes, issue #5): its agenda by group with
 each problem's owner, due date, board colours and the chair's decision, the closures
 confirmed, the sign-in sheet (快反会议签到表), the duration and the general notes.
 

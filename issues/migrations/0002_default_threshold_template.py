@@ -1,4 +1,5 @@
-"""Seed the default threshold template from DOMAIN.md §3 (see issues/grading/defaults.py)."""
+"""Seed the default threshold template (docs/grading.md §Default threshold table), the rows of
+issues/grading/defaults.py."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""Give every existing plant the default problem-solving rules of DOMAIN.md §6."""
+"""Give every existing plant the default problem-solving rules (docs/problem-solving.md §Problem-solving policy)."""
 
 from django.db import migrations
 

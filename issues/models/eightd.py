@@ -1,4 +1,4 @@
-"""8D reports (DOMAIN.md §6): one per problem, nine sections D0–D8 each answered by the team,
+"""8D reports (docs/problem-solving.md §The 8D report): one per problem, nine sections D0–D8 each answered by the team,
 reviewed by the quality department, under the plant's deadlines; and the lessons learned."""
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ class SolvingPolicy(models.Model):
         help_text=_("Letters among A, B, C. Other grades close after a containment and a cause note."),
     )
     rework_days = models.PositiveSmallIntegerField(
-        _("days to rework a returned answer"), default=3, help_text=_("DOMAIN §6: at most 3 more days.")
+        _("days to rework a returned answer"),
+        default=3,
+        help_text=_(
+            "Days a returned 8D answer gets, from the return, to be answered again (the procedure allows"
+            " at most 3); its deadline never moves earlier."
+        ),
     )
     due_soon_hours = models.PositiveSmallIntegerField(_("due-soon notice (hours before the deadline)"), default=12)
     history = HistoricalRecords()

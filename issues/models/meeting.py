@@ -1,4 +1,4 @@
-"""The daily QRQC meeting (DOMAIN.md §5): its agenda, the decisions taken on each item, and
+"""The daily QRQC meeting (docs/meeting.md §The meeting): its agenda, the decisions taken on each item, and
 the sign-in sheet. One meeting per plant (or workshop) and local day."""
 
 from __future__ import annotations

@@ -150,7 +150,8 @@ class Shift(BilingualName):
 
 
 class Role(models.TextChoices):
-    """Roles of DOMAIN.md §1; each is also a Django group carrying its permissions."""
+    """Roles of the plant's QRQC procedure (docs/people-and-rights.md §Roles); each is also a
+    Django group carrying its permissions."""
 
     OPERATOR = "operator", _("Operator")
     QC_INSPECTOR = "qc_inspector", _("QC inspector")

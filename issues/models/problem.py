@@ -17,7 +17,7 @@ from issues.models.thresholds import Category, Grade, ThresholdTable
 
 
 class Kind(models.TextChoices):
-    """QC = execution problems of operators, equipment, tooling; QE = design/development (DOMAIN §2)."""
+    """QC = execution problems of operators, equipment, tooling; QE = design/development (docs/grading.md §Grades)."""
 
     QC = "QC", _("QC — execution")
     QE = "QE", _("QE — design / development")
@@ -34,7 +34,7 @@ class CauseFamily(models.TextChoices):
 
 
 class Source(models.TextChoices):
-    """Where the problem was found; the meeting's agenda groups new problems by it (DOMAIN.md §5)."""
+    """Where the problem was found; the meeting's agenda groups new problems by it (docs/meeting.md §Agenda)."""
 
     LINE = "line", _("Production line")
     CUSTOMER = "customer", _("Customer")
@@ -238,7 +238,7 @@ class Problem(models.Model):
 
 
 class Containment(models.Model):
-    """An effective temporary action (DOMAIN.md §4): recording one stops the escalation clock."""
+    """An effective temporary action (docs/escalation.md §The rules): recording one stops the escalation clock."""
 
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="containments")
     action = models.TextField(_("what was done"))

@@ -1,4 +1,4 @@
-"""Threshold tables (DOMAIN.md §3): versioned, per plant; a table is never edited in place.
+"""Threshold tables (docs/grading.md §The threshold table): versioned, per plant; a table is never edited in place.
 
 Saving a changed table in the admin writes a new version; problems keep a foreign key to
 the version they were graded with, so an edit never rewrites a past grade.
@@ -23,7 +23,7 @@ class Category(models.TextChoices):
 
 
 class Grade(models.TextChoices):
-    """A = company-level QRQC, B = workshop-level, C = tracked and improved (DOMAIN.md §2)."""
+    """A = company-level QRQC, B = workshop-level, C = tracked and improved (docs/grading.md §Grades)."""
 
     A = "A", _("A — company level")
     B = "B", _("B — workshop level")

@@ -1,9 +1,9 @@
-"""The Q chart (DOMAIN.md §5, 000 §5.11; issue #5): a month calendar coloured by the worst grade
+"""The Q chart (docs/meeting.md §The Q chart; issue #5): a month calendar coloured by the worst grade
 of each day, the problems per month by grade, and Pareto charts.
 
 Pure: plain values in (counts already summed per day or month by the caller, "today" in the
 plant's time zone), no ORM and no clock. The charts are reportlab.graphics Drawings so the web
-page (SVG via `to_svg`) and the printouts draw them with the same code (DESIGN.md "Printouts");
+page (SVG via `to_svg`) and the printouts draw them with the same code (docs/meeting.md §The Q chart);
 every text uses the printout's CJK TrueType font so Chinese labels render in both. Without a
 usable font file a chart is still drawn, measured with reportlab's built-in CJK metrics
 (issues.common.pdf_font.chart_font): a web page's chart takes its glyphs from the browser."""

@@ -1,4 +1,4 @@
-"""The Q chart page (issue #5, DOMAIN.md §5): a workshop's (or plant's) month calendar coloured
+"""The Q chart page (issue #5, docs/meeting.md §The Q chart): a workshop's (or plant's) month calendar coloured
 by each day's worst grade, the day's problems on a click, and below it the last 12 months by
 grade and the month's Pareto charts of failure modes and categories.
 
@@ -95,7 +95,7 @@ def _workshops(lines: list[Line]) -> list[Workshop]:
 
 
 def _default_subject(user, lines: list[Line]) -> Subject | None:
-    """The reader's own level (DOMAIN.md §5: the Q chart is kept per workshop): the workshop of
+    """The reader's own level (the Q chart is kept per workshop, docs/meeting.md §The Q chart): the workshop of
     their home line, else of their workshop or line role; a plant-wide role gets the plant's chart."""
     by_id = {line.pk: line for line in lines}
     profile = getattr(user, "profile", None)  # cached on the user: base.html's header reads it too

@@ -76,7 +76,7 @@ def test_a_chair_runs_the_daily_meeting_end_to_end(
         chair.get_by_test_id("place").filter(has_text="Assembly").get_by_test_id("start-meeting").click()
         expect(chair.get_by_test_id("meeting")).to_be_visible()
 
-        # The agenda built itself: each seeded problem under its group, in the DOMAIN.md §5 order.
+        # The agenda built itself: each seeded problem under its group, in the order of docs/meeting.md §Agenda.
         expect(chair.get_by_test_id("group-customer")).to_contain_text(problems["customer"].number)
         expect(chair.get_by_test_id("group-other")).to_contain_text(problems["burr"].number)
         expect(chair.get_by_test_id("group-other")).to_contain_text(problems["closed"].number)

@@ -1,4 +1,4 @@
-"""The ladder as pure functions (DOMAIN.md §4), with a hand-made plan and an explicit `now`.
+"""The ladder as pure functions (docs/escalation.md §The rules), with a hand-made plan and an explicit `now`.
 
 No database: the plan is the plain data a problem carries once graded.
 """

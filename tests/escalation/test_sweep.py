@@ -1,5 +1,5 @@
-"""The sweep end to end (DOMAIN.md §4, issue #3): problems logged through intake, the clock
-driven by an explicit `now`, the ledger (EscalationEvent) read back."""
+"""The sweep end to end (docs/escalation.md §Sweep (level-triggered), issue #3): problems logged
+through intake, the clock driven by an explicit `now`, the ledger (EscalationEvent) read back."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from tests.conftest import close_without_eightd, make_person
 OCCURRED = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, the day shift
 DAY = 24 * 60
 
-# A-class defects, intermittent: 10 stays C, 15 is in the B band, 21 is past the A limit (DOMAIN.md §3.1).
+# A-class defects, intermittent: 10 stays C, 15 is in the B band, 21 is past the A limit
+# (docs/grading.md §Default threshold table).
 FACTS = {
     "C": {"defect_class": "A", "defect_count": 10},
     "B": {"defect_class": "A", "defect_count": 15},
@@ -286,7 +287,8 @@ def test_a_regrade_landing_between_the_sweeps_read_and_its_claim_is_not_lost(wor
 # The policy snapshot ---------------------------------------------------------------------------
 
 
-# (category, level 4 roles, level 3 roles, level 2 roles), DOMAIN.md §4; level 1 is the general manager.
+# (category, level 4 roles, level 3 roles, level 2 roles); level 1 is the general manager
+# (docs/escalation.md §Policies, tiers and ceilings).
 MATRIX = [
     (
         "quality",

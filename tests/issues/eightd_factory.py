@@ -20,7 +20,8 @@ OCCURRED = dt.datetime(2025, 3, 4, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai, th
 DAY = "2025-03-04"
 LATER = "2025-03-10"
 
-# A-class defects, intermittent (DOMAIN.md §3.1): 10 stays C, 15 is a B, 21 is past the A limit.
+# A-class defects, intermittent: 10 stays C, 15 is a B, 21 is past the A limit
+# (docs/grading.md §Default threshold table).
 DEFECTS = {"C": 10, "B": 15, "A": 21}
 
 

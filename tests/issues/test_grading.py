@@ -1,4 +1,4 @@
-"""Grading (DOMAIN.md §3.1–3.7).
+"""Grading (docs/grading.md §How a grade is decided; the rules of docs/grading.md §Default threshold table).
 
 The first part grades with the table the data migration seeded (the plant's own copy,
 loaded as production loads it); the second part tests `grading.grade` as a pure function
@@ -35,7 +35,7 @@ def case(description: str, category: str, facts: dict, expected: str):
     return pytest.param(category, facts, expected, id=description)
 
 
-# §3.1: (defect class, intermittent B band, consecutive B band), straight from the DOMAIN.md table.
+# (defect class, intermittent B band, consecutive B band), as in docs/grading.md §Default threshold table.
 DEFECT_BANDS = [("A", (10, 20), (5, 10)), ("B", (20, 40), (10, 20)), ("C", (40, 60), (20, 40))]
 
 

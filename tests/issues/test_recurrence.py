@@ -1,4 +1,4 @@
-"""Recurrence (DOMAIN.md §3.7) through the real intake: issues.problems.intake.report_problem.
+"""Recurrence (docs/grading.md §Recurrence) through the real intake: issues.problems.intake.report_problem.
 
 Same failure mode + same line + same cause family inside the plant's recurrence window
 (30 days by default) is a repeat; a failure mode seen 3 times within 90 days anywhere in
@@ -185,7 +185,7 @@ def test_the_plant_recurrence_window_can_be_edited(world, log, window_days, days
     assert log().grade == expected
 
 
-# --- special problem-solving team (§3.7, 000 §5.8) ------------------------------------------------------
+# --- special problem-solving team (docs/grading.md §Special team) ---------------------------------------
 
 
 def test_the_third_occurrence_of_a_failure_mode_within_90_days_calls_for_a_special_team(world, log):

@@ -1,4 +1,4 @@
-"""Threshold tables are versioned per plant (DOMAIN.md §3), and problems are numbered and
+"""Threshold tables are versioned per plant (docs/grading.md §The threshold table), and problems are numbered and
 stored once (issues.problems.intake).
 
 Editing goes through the real admin change view: a superuser (pytest-django's admin_client)
