@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from issues.models import RoleAssignment
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def people_of(plant_id: int) -> QuerySet:
+
+def people_of(plant_id: int) -> QuerySet[User]:
     """The plant's people (anyone holding a role there): the choices for teams and owners."""
     holders = RoleAssignment.objects.filter(plant_id=plant_id).values("user_id")
     return (
@@ -23,7 +28,7 @@ def people_of(plant_id: int) -> QuerySet:
 class PersonField(forms.ModelChoiceField):
     """One of the plant's people; stored as the user's id."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", None)
         super().__init__(**kwargs)
 

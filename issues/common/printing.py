@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 
@@ -18,13 +21,13 @@ def reader_language() -> str:
     return "zh-hans" if (get_language() or "").startswith("zh") else "en"
 
 
-def needs_the_font(view):
+def needs_the_font(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Without its CJK font a printout would show Chinese as empty boxes, so none is made: the
     reader gets a page saying so in their language, 503 (the server lacks a part it needs; the
     request was fine and will work once it is installed), and the operator the reason in the log."""
 
     @functools.wraps(view)
-    def printing(request, *args, **kwargs):
+    def printing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except FontUnavailable as exc:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from issues.grading.rules import FiredRule, Grading
+from issues.models.history import HistoryNotes
 from issues.models.place import PlacePath
 from issues.models.plant import BilingualName, Line, Plant, Shift, Station
 from issues.models.thresholds import Category, Grade, ThresholdTable
@@ -62,17 +63,17 @@ class FailureMode(BilingualName):
         constraints = [models.UniqueConstraint(fields=["plant", "name_en"], name="failure_mode_name_unique_in_plant")]
 
 
-class ProblemQuerySet(models.QuerySet):
+class ProblemQuerySet(models.QuerySet["Problem"]):
     def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=[Problem.Status.CLOSED, Problem.Status.CANCELLED])
 
-    def same_failure(self, *, line_id, failure_mode_id, cause_family) -> ProblemQuerySet:
+    def same_failure(self, *, line_id: int, failure_mode_id: int | None, cause_family: str) -> ProblemQuerySet:
         return self.filter(line_id=line_id, failure_mode_id=failure_mode_id, cause_family=cause_family).exclude(
             status=Problem.Status.CANCELLED
         )
 
 
-class Problem(models.Model):
+class Problem(HistoryNotes, models.Model):
     class Status(models.TextChoices):
         """Lifecycle; the allowed moves are issues.problems.lifecycle.TRANSITIONS, each made by a verb there:
         open → contained → analysed → acting → verifying → closed; a problem that needs no 8D
