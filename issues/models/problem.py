@@ -181,6 +181,10 @@ class Problem(HistoryNotes, models.Model):
 
     place_path = PlacePath(plant="plant", workshop="line__workshop", line="line")
 
+    # Set on the problems of a list by issues.problems.flags.flag; not columns.
+    days_without_owner: int | None
+    closure_overdue: bool
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("problem")
