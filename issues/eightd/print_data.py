@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from issues.common.people import PersonField
 from issues.eightd.printout import EightDPrint, Grid, Photo, Row, SectionPrint, Signature, text_in
 from issues.eightd.rules import CHECKLIST, DOCUMENTS
-from issues.eightd.sections import FORMS, TABLE_LABELS, people_ids
+from issues.eightd.sections import FORMS, TABLE_LABELS, choice_pairs, people_ids
 from issues.models import EightDReport, Grade, Line, Problem, Section, SectionAttachment, SectionCode
 
 # D8's sign-offs are printed once, in the signature block that ends the report.
@@ -57,7 +57,7 @@ def _shown(field: forms.Field, value, names: dict[int, str], language: str) -> s
     if isinstance(field, forms.BooleanField):
         return text_in(gettext_lazy("Yes") if value else gettext_lazy("No"), language)
     if isinstance(field, forms.ChoiceField):
-        label = dict(field.choices).get(value)
+        label = dict(choice_pairs(field)).get(value)
         return text_in(label, language) if label else str(value)
     if isinstance(field, forms.DateField):
         return _date(value)
@@ -65,7 +65,7 @@ def _shown(field: forms.Field, value, names: dict[int, str], language: str) -> s
 
 
 def _label(field: forms.Field, language: str) -> str:
-    return text_in(field.label, language)
+    return text_in(field.label or "", language)  # every field of the section forms has its label
 
 
 def _checklist(content: dict, language: str) -> Grid | None:
@@ -175,7 +175,10 @@ def _header(report: EightDReport, names: dict[int, str], language: str, zone) ->
             (_field_label(Problem, "line", language), _name_of(line, language)),
             (_field_label(Problem, "occurred_at", language), f"{occurred:%Y-%m-%d %H:%M}"),
             (_field_label(EightDReport, "created_at", language), _local_date(report.created_at, zone)),
-            (_field_label(EightDReport, "leader", language), names.get(report.leader_id, "")),
+            (
+                _field_label(EightDReport, "leader", language),
+                names.get(report.leader_id, "") if report.leader_id else "",
+            ),
             (_field_label(Problem, "status", language), text_in(Problem.Status(problem.status).label, language)),
             (_field_label(Problem, "due_date", language), _date(problem.due_date) if problem.due_date else ""),
             (_field_label(Problem, "closed_at", language), _local_date(problem.closed_at, zone)),
@@ -207,7 +210,7 @@ def eightd_print_data(report: EightDReport, language: str, *, now: dt.datetime |
     d8 = next((section.content or {} for section in sections if section.code == "D8"), {})
     signatures = tuple(
         Signature(
-            name=names.get(entry.get("person"), ""),
+            name=names.get(entry.get("person", 0), ""),
             function=str(entry.get("function") or ""),
             signed_on=_date(entry["signed_on"]) if entry.get("signed_on") else "",
         )

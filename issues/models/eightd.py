@@ -231,6 +231,9 @@ class Lesson(models.Model):
 
     place_path = PlacePath(plant="plant")
 
+    # Set on the lessons of the library page by issues.eightd.lessons.mark_readable; not a column.
+    problem_visible: bool
+
     class Meta:
         ordering = ["-learned_on", "-id"]
         verbose_name = _("lesson learned")
