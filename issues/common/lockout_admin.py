@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from django.contrib.auth.models import AnonymousUser, User
+    from django_stubs_ext import StrOrPromise
 
 
 def managed_plant_ids(user: User) -> set[int]:
@@ -71,11 +72,11 @@ class LockedLoginAdmin(axes.admin.AccessAttemptAdmin):
         return False
 
     @admin.display(description=_("Expires"))
-    def expiration(self, obj: AccessAttempt) -> dt.datetime | str:
+    def expiration(self, obj: AccessAttempt) -> dt.datetime | StrOrPromise:
         return super().expiration(obj)
 
     @admin.display(description=_("Status"))
-    def status(self, obj: AccessAttempt) -> str:
+    def status(self, obj: AccessAttempt) -> StrOrPromise:
         return super().status(obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessAttempt]:
