@@ -47,6 +47,7 @@ test: venv-dev system-deps
 	DJANGO_ENV=test $(PY) -m ruff format --check .
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports --no-cache  # the import direction between packages (.importlinter)
+	DJANGO_ENV=test $(PY) -m mypy  # type hints of the domain packages (pyproject.toml [tool.mypy])
 	DJANGO_ENV=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 format: venv-dev

@@ -16,12 +16,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
 from escalation.messages import Message
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from escalation.models import Notification
 
 DELIVERED, TRANSIENT, PERMANENT = "delivered", "transient", "permanent"
 
@@ -33,16 +39,22 @@ class Result:
     destination: str = ""
 
 
+class Backend(Protocol):
+    """What QRQC_CHANNEL_BACKENDS names: sends one notification, never raises for a failed delivery."""
+
+    def send(self, notification: Notification, message: Message) -> Result: ...
+
+
 class InApp:
     """The notification row is the in-app message; the bell counts the unread ones."""
 
-    def send(self, notification, message: Message) -> Result:
-        return Result(DELIVERED, "stored in the notification centre", notification.recipient.get_username())
+    def send(self, notification: Notification, message: Message) -> Result:
+        return Result(DELIVERED, "stored in the notification centre", person(notification).get_username())
 
 
 class Email:
-    def send(self, notification, message: Message) -> Result:
-        address = notification.recipient.email
+    def send(self, notification: Notification, message: Message) -> Result:
+        address = person(notification).email
         if not address:
             return Result(PERMANENT, "no e-mail address on the profile")
         try:
@@ -50,6 +62,13 @@ class Email:
         except (OSError, ConnectionError) as exc:
             return Result(TRANSIENT, f"{type(exc).__name__}: {exc}", address)
         return Result(DELIVERED, "accepted by the mail server", address)
+
+
+def person(notification: Notification) -> User:
+    """Who a person's channel tells: a notification is either a person's or a group chat's."""
+    if notification.recipient is None:
+        raise ValueError(f"notification {notification.pk} has no recipient")  # dispatch records the failed try
+    return notification.recipient
 
 
 def post_json(url: str, payload: dict, headers: dict | None = None) -> Result:
@@ -74,8 +93,8 @@ class Gateway:
 
     kind = "sms"
 
-    def send(self, notification, message: Message) -> Result:
-        config = settings.QRQC_GATEWAY
+    def send(self, notification: Notification, message: Message) -> Result:
+        config: dict[str, Any] = settings.QRQC_GATEWAY  # "FIELDS" too, where the gateway names them otherwise
         phone = getattr(getattr(notification.recipient, "profile", None), "phone", "")
         if not config.get("URL"):
             return Result(PERMANENT, "no phone/SMS gateway configured (QRQC_GATEWAY_URL)")
@@ -105,8 +124,10 @@ class GroupWebhook:
     """WeCom and DingTalk group robots, or a generic JSON endpoint. Robots answer 200 with an
     errcode; anything but 0 is a failure (rate limits transient, the rest permanent)."""
 
-    def send(self, notification, message: Message) -> Result:
+    def send(self, notification: Notification, message: Message) -> Result:
         endpoint = notification.endpoint
+        if endpoint is None:
+            raise ValueError(f"notification {notification.pk} has no group chat")  # dispatch records the failed try
         if endpoint.kind == endpoint.Kind.GENERIC:
             return post_json(
                 endpoint.url, generic_payload(notification, message), {"X-QRQC-Delivery": str(notification.uid)}
@@ -147,7 +168,7 @@ def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str
     return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign}"
 
 
-def generic_payload(notification, message: Message) -> dict:
+def generic_payload(notification: Notification, message: Message) -> dict:
     event, problem = notification.event, notification.event.problem
     return {
         "id": str(notification.uid),
@@ -170,5 +191,5 @@ def generic_payload(notification, message: Message) -> dict:
     }
 
 
-def backend(channel: str):
+def backend(channel: str) -> Backend:
     return import_string(settings.QRQC_CHANNEL_BACKENDS[channel])()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,8 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from escalation import channels
-from escalation.messages import compose, language_for
+from escalation.messages import Message, compose, language_for
 from escalation.models import FALLBACK, Channel, DeliveryAttempt, EscalationEvent, Notification, WebhookEndpoint
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -132,7 +136,8 @@ def _deliver_batch(now: dt.datetime, started: float, *, repeat: bool) -> tuple[i
     due = Notification.objects.filter(_due(now, repeat)).order_by(
         "next_attempt_at" if not repeat else "repeat_at", "pk"
     )
-    delivered, fell_back, messages = 0, False, {}
+    delivered, fell_back = 0, False
+    messages: dict[tuple[int, str], Message] = {}
     for _ in range(BATCH // CLAIM_CHUNK):
         claimed = _claim(due, now, started, CLAIM_CHUNK)
         for notification, attempt in claimed:
@@ -148,6 +153,7 @@ def _still_ours(notification: Notification, attempt: DeliveryAttempt, now: dt.da
     sent and another dispatcher claimed this one (attempts moved on), leave it to them."""
     lease = dt.timedelta(seconds=settings.QRQC_DISPATCH_LEASE_SECONDS)
     clock = _lease_clock(now, started)
+    assert notification.lease_until is not None  # the claim set it
     if clock < notification.lease_until - lease / 2:
         return True  # most of the claim's lease is left: nobody else can have taken it
     lease_until = clock + lease
@@ -230,7 +236,7 @@ def _fall_back(notification: Notification, now: dt.datetime) -> None:
         pass  # the tier already reaches this person on that channel
 
 
-def acknowledge(user, event: EscalationEvent, now: dt.datetime | None = None) -> int:
+def acknowledge(user: User, event: EscalationEvent, now: dt.datetime | None = None) -> int:
     """ "I'm on it": stops repeat calls to this person for this tier; the clock goes on."""
     now = now or timezone.now()
     return Notification.objects.filter(event=event, recipient=user, acknowledged_at__isnull=True).update(

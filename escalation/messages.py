@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
@@ -18,6 +19,12 @@ from escalation import ladder
 from escalation.models import AlarmKind, EscalationEvent, NoticeKind
 from issues.eightd import rules as eightd
 from issues.models import Section, SectionCode
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from escalation.models import WebhookEndpoint
+    from issues.models import Plant
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def message_from(subject: str, text: str, values: dict, *, sms: str, link: str, 
     )
 
 
-def language_for(user=None, endpoint=None, plant=None) -> str:
+def language_for(user: User | None = None, endpoint: WebhookEndpoint | None = None, plant: Plant | None = None) -> str:
     if endpoint is not None:
         return endpoint.language
     profile = getattr(user, "profile", None) if user is not None else None

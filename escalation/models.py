@@ -30,23 +30,23 @@ class Channel(models.TextChoices):
 
 
 # A channel that fails for good hands the message to the next one for that person.
-FALLBACK = {Channel.PHONE: Channel.SMS, Channel.SMS: Channel.EMAIL, Channel.EMAIL: Channel.INAPP}
+FALLBACK: dict[str, Channel] = {Channel.PHONE: Channel.SMS, Channel.SMS: Channel.EMAIL, Channel.EMAIL: Channel.INAPP}
 
 LEVELS = [(4, _("Level 4 — line")), (3, _("Level 3 — workshop")), (2, _("Level 2 — managers")), (1, _("Level 1 — GM"))]
 
 
-def validate_roles(value) -> None:
+def validate_roles(value: object) -> None:
     if not isinstance(value, list) or not value or any(role not in Role.values for role in value):
         raise ValidationError(_("Give one or more roles from: %(roles)s.") % {"roles": ", ".join(Role.values)})
 
 
-def validate_role_list(value) -> None:
+def validate_role_list(value: object) -> None:
     """Roles an alarm or notice rule reaches; AlarmRule.clean says when the list may be empty."""
     if not isinstance(value, list) or any(role not in Role.values for role in value):
         raise ValidationError(_("Give roles from: %(roles)s.") % {"roles": ", ".join(Role.values)})
 
 
-def validate_channels(value) -> None:
+def validate_channels(value: object) -> None:
     person_channels = [Channel.PHONE, Channel.SMS, Channel.EMAIL, Channel.INAPP, Channel.WEBHOOK]
     if not isinstance(value, list) or not value or any(channel not in person_channels for channel in value):
         raise ValidationError(
@@ -184,8 +184,8 @@ class WebhookEndpoint(models.Model):
         return self.name
 
 
-class EscalationEventQuerySet(models.QuerySet):
-    def undispatched(self):
+class EscalationEventQuerySet(models.QuerySet["EscalationEvent"]):
+    def undispatched(self) -> EscalationEventQuerySet:
         return self.filter(expanded_at__isnull=True)
 
 
@@ -263,6 +263,9 @@ class Notification(models.Model):
     place_path = PlacePath(
         plant="event__problem__plant", workshop="event__problem__line__workshop", line="event__problem__line"
     )
+
+    # Set by escalation.timeline on the notifications its page lists; not a column.
+    last_attempt: DeliveryAttempt | None
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from escalation.models import AlarmRule, EscalationPolicy, EscalationTier
 from escalation.policy_defaults import seed_policies
 
+if TYPE_CHECKING:
+    from issues.models import Plant
 
-def seed_plant_policies(plant) -> None:
+
+def seed_plant_policies(plant: Plant) -> None:
     seed_policies(plant, EscalationPolicy, EscalationTier, AlarmRule)
 
 
-def plan_for(plant, category: str) -> dict:
+def plan_for(plant: Plant, category: str) -> dict:
     """The plant's policy for the category, as plain data to store on the problem."""
     policy = EscalationPolicy.objects.filter(plant=plant, category=category).prefetch_related("tiers").first()
     if policy is None:

@@ -6,6 +6,14 @@ quality problems (team leader, then workshop director, ...). Level 4 and 3 are p
 2 and 1 phoned and texted; every tier also lands in the app and in the plant's group chats.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from escalation.models import AlarmRule, EscalationPolicy, EscalationTier
+    from issues.models import Plant
+
 T, QE, EE, UE = "team_leader", "quality_engineer", "equipment_engineer", "utilities_engineer"
 WD, ISC, MSC = "workshop_director", "inspection_section_chief", "maintenance_section_chief"
 PM, QM, EM, GM, DGM = (
@@ -20,7 +28,7 @@ LOWER = ["phone", "inapp", "webhook"]
 UPPER = ["phone", "sms", "inapp", "webhook"]
 
 
-def ladder(level4, level3, level2):
+def ladder(level4: list[str], level3: list[str], level2: list[str]) -> list[dict[str, Any]]:
     return [
         {"level": 4, "after_minutes": 5, "roles": level4, "channels": LOWER},
         {"level": 3, "after_minutes": 30, "roles": level3, "channels": LOWER},
@@ -44,7 +52,7 @@ DEFAULT_CEILINGS = {"ceiling_a": 1, "ceiling_b": 3, "ceiling_c": 4}
 # that has no such alarm (issues.problems.flags).
 NO_OWNER_AFTER_MINUTES = 2 * 24 * 60
 
-DEFAULT_ALARMS = [
+DEFAULT_ALARMS: list[dict[str, Any]] = [
     {"kind": "no_owner", "after_minutes": NO_OWNER_AFTER_MINUTES, "roles": [ISC], "channels": ["inapp", "sms"]},
     # unresolved after a week → the section chief reports upward (production manager told too)
     {"kind": "unresolved_week", "after_minutes": 7 * 24 * 60, "roles": [ISC, PM], "channels": ["inapp", "sms"]},
@@ -57,7 +65,12 @@ DEFAULT_ALARMS = [
 ]
 
 
-def seed_policies(plant, policy_model, tier_model, alarm_model) -> None:
+def seed_policies(
+    plant: Plant,
+    policy_model: type[EscalationPolicy],
+    tier_model: type[EscalationTier],
+    alarm_model: type[AlarmRule],
+) -> None:
     """Write the defaults for one plant; models may be historical ones (migrations)."""
     for category, tiers in DEFAULT_TIERS.items():
         policy, created = policy_model.objects.get_or_create(plant=plant, category=category, defaults=DEFAULT_CEILINGS)

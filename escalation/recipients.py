@@ -4,6 +4,9 @@ reaches the problem's owner and 8D team, and the holders of its rule's roles."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -11,16 +14,21 @@ from escalation import ladder
 from issues.common.people import person_name
 from issues.models import RoleAssignment
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from issues.models import EightDReport, Problem
+
 # The "role" recorded for people told of an 8D notice because of the problem, not a role held.
 OWNER, EIGHTD_LEADER, EIGHTD_MEMBER = "problem_owner", "eightd_leader", "eightd_member"
 TEAM_ROLES = {OWNER: _("Problem owner"), EIGHTD_LEADER: _("8D team leader"), EIGHTD_MEMBER: _("8D team member")}
 
 
-def holders(problem, roles) -> list[dict]:
+def holders(problem: Problem, roles: Sequence[str]) -> list[dict]:
     return _holders(problem, roles)[0]
 
 
-def _holders(problem, roles) -> tuple[list[dict], set[str]]:
+def _holders(problem: Problem, roles: Sequence[str]) -> tuple[list[dict], set[str]]:
     """(people, one entry each, under the first of `roles` they hold; every role somebody holds)."""
     line = problem.line
     covering = (
@@ -41,7 +49,7 @@ def _holders(problem, roles) -> tuple[list[dict], set[str]]:
     return found, held
 
 
-def _entry(user, role: str) -> dict:
+def _entry(user: User, role: str) -> dict:
     return {
         "user": user.pk,
         "username": user.get_username(),
@@ -50,7 +58,7 @@ def _entry(user, role: str) -> dict:
     }
 
 
-def team(problem, report) -> list[dict]:
+def team(problem: Problem, report: EightDReport) -> list[dict]:
     """The problem's owner, the 8D leader and members, once each, active people only."""
     people = [(problem.owner, OWNER), (report.leader, EIGHTD_LEADER)]
     people += [(member, EIGHTD_MEMBER) for member in report.members.select_related("profile").order_by("pk")]
@@ -62,7 +70,7 @@ def team(problem, report) -> list[dict]:
     return found
 
 
-def resolve(problem, step: ladder.Step, plan: dict) -> tuple[list[dict], list[str], bool]:
+def resolve(problem: Problem, step: ladder.Step, plan: dict) -> tuple[list[dict], list[str], bool]:
     """(recipients, roles nobody holds, fell through). An empty tier goes to the next one up;
     an alarm nobody holds goes to the managers' tier, then the general manager's."""
     recipients, held = _holders(problem, step.roles)
@@ -72,7 +80,9 @@ def resolve(problem, step: ladder.Step, plan: dict) -> tuple[list[dict], list[st
     return _fall_through(problem, step, plan), missing, True
 
 
-def resolve_notice(problem, report, step: ladder.Step, plan: dict) -> tuple[list[dict], list[str], bool]:
+def resolve_notice(
+    problem: Problem, report: EightDReport, step: ladder.Step, plan: dict
+) -> tuple[list[dict], list[str], bool]:
     """(recipients, roles nobody holds, fell through) of an 8D notice: the team first, then
     the rule's role holders; with nobody at all it falls through as an alarm does."""
     people = team(problem, report)
@@ -85,7 +95,7 @@ def resolve_notice(problem, report, step: ladder.Step, plan: dict) -> tuple[list
     return _fall_through(problem, step, plan), missing, True
 
 
-def _fall_through(problem, step: ladder.Step, plan: dict) -> list[dict]:
+def _fall_through(problem: Problem, step: ladder.Step, plan: dict) -> list[dict]:
     """An empty tier goes to the next one up; an alarm or notice to the managers' tier, then
     the general manager's."""
     for level in range(step.level - 1, 0, -1) if step.kind == "tier" else (2, 1):

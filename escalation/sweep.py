@@ -10,8 +10,9 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from escalation import ladder, recipients
@@ -55,7 +56,12 @@ def sweep(now: dt.datetime | None = None) -> list[EscalationEvent]:
 
 
 def _guarded(
-    step, row_id: int, now: dt.datetime, *, field: str, model: type[models.Model] = Problem
+    step: Callable[[int, dt.datetime], list[EscalationEvent]],
+    row_id: int,
+    now: dt.datetime,
+    *,
+    field: str,
+    model: type[Problem] | type[Section] = Problem,
 ) -> list[EscalationEvent]:
     """A row that raises is pushed forward and logged; it must not crash-loop the sweep."""
     try:
@@ -173,8 +179,8 @@ def notice_rule(problem: Problem, kind: str) -> ladder.Step:
     step = ladder.alarm(problem.escalation_plan, kind)
     if step is not None:
         return step
-    rule = AlarmRule.objects.filter(plant_id=problem.plant_id, kind=kind).values("roles", "channels").first()
-    rule = rule or next(alarm for alarm in DEFAULT_ALARMS if alarm["kind"] == kind)
+    found = AlarmRule.objects.filter(plant_id=problem.plant_id, kind=kind).values("roles", "channels").first()
+    rule = found or next(alarm for alarm in DEFAULT_ALARMS if alarm["kind"] == kind)
     return ladder.Step(after_minutes=0, roles=tuple(rule["roles"]), channels=tuple(rule["channels"]), kind=kind)
 
 

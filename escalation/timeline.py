@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -20,6 +21,10 @@ from issues.common import rights
 from issues.common.people import person_name
 from issues.models import Problem, Role
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.http import HttpRequest
+
 LEVEL_NAMES = dict(LEVELS)
 CHANNEL_ORDER = list(Channel.values)
 
@@ -33,7 +38,7 @@ class Told:
     is_group: bool = False
     is_me: bool = False
     user_id: int | None = None
-    notifications: list = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
     acknowledged_at: dt.datetime | None = None
 
     @property
@@ -136,6 +141,7 @@ def _told(event: EscalationEvent, viewer_id: int | None) -> list[Told]:
             user_id=person["user"],
         )
     for notification in event.notifications.all():
+        key: tuple[str, int | None]
         if notification.recipient_id is not None:
             key = ("user", notification.recipient_id)
             if key not in people:
@@ -163,19 +169,20 @@ def _told(event: EscalationEvent, viewer_id: int | None) -> list[Told]:
     return list(people.values())
 
 
-def events_for(problem: Problem):
+def events_for(problem: Problem) -> list[EscalationEvent]:
     """The problem's ledger in three queries, whatever its size."""
     notifications = Notification.objects.select_related("recipient__profile", "endpoint").prefetch_related(
         "delivery_attempts"
     )
+    # Through all(): django-stubs 5.2 rejects a Prefetch given to a manager's prefetch_related.
     return list(
-        problem.escalation_events.prefetch_related(Prefetch("notifications", queryset=notifications)).order_by(
-            "fired_at", "-level", "pk"
-        )
+        problem.escalation_events.all()
+        .prefetch_related(Prefetch("notifications", queryset=notifications))
+        .order_by("fired_at", "-level", "pk")
     )
 
 
-def timeline(problem: Problem, viewer=None, now: dt.datetime | None = None) -> Timeline:
+def timeline(problem: Problem, viewer: User | AnonymousUser | None = None, now: dt.datetime | None = None) -> Timeline:
     now = now or timezone.now()
     viewer_id = getattr(viewer, "pk", None)
     plan, grade = problem.escalation_plan or {}, problem.grade
@@ -215,7 +222,8 @@ def timeline(problem: Problem, viewer=None, now: dt.datetime | None = None) -> T
     rungs.sort(key=lambda rung: -rung.level)
     alarms = [_fired_rung(event, viewer_id) for event in events if event.kind != EscalationEvent.TIER]
     # Notices fired by one sweep read D0 to D8 (the ledger orders tiers fired at once 4 to 1).
-    alarms.sort(key=lambda rung: (rung.event.fired_at, rung.level if rung.is_notice else 0))
+    # An alarm's rung always has its event.
+    alarms.sort(key=lambda rung: (cast(EscalationEvent, rung.event).fired_at, rung.level if rung.is_notice else 0))
     stopped = _stopped(problem)
     return Timeline(
         problem=problem,
@@ -267,7 +275,9 @@ def _next_alarm(problem: Problem, plan: dict) -> tuple[str, dt.datetime] | None:
     return None
 
 
-def problem_context(request, problem: Problem, containment_form: ContainmentForm | None = None) -> dict:
+def problem_context(
+    request: HttpRequest, problem: Problem, containment_form: ContainmentForm | None = None
+) -> dict[str, Any]:
     """What the problem page adds for escalation (issues.problems.page)."""
     can_contain = rights.can_contain(request.user, problem) and problem.status not in Problem.FINISHED
     if containment_form is None and can_contain:

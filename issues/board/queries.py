@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from issues.common.scope import visible_problems
 from issues.eightd.rules import Colour
@@ -16,6 +17,11 @@ from issues.eightd.steps import colours_of
 from issues.models import Problem, Section, SolvingPolicy
 from issues.models.plant import bilingual_name, shown_name
 from issues.problems.flags import closure_overdue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from issues.models import Line, Plant, Workshop
 
 Status = Problem.Status
 WINDOW = dt.timedelta(hours=24)
@@ -117,7 +123,14 @@ def section_states(problem_ids: Iterable[int]) -> dict[int, dict[str, str]]:
     return states
 
 
-def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime):
+def board_query(
+    user: User | AnonymousUser,
+    *,
+    plant: Plant | None = None,
+    workshop: Workshop | None = None,
+    line: Line | None = None,
+    now: dt.datetime,
+) -> QuerySet[Problem]:
     """Problems of the past 24 hours and every open older one, graded A first, oldest first.
     An older problem closed in the past 24 hours stays too, so the meeting sees the closure."""
     since = now - WINDOW
@@ -136,7 +149,7 @@ def board_query(user, *, plant=None, workshop=None, line=None, now: dt.datetime)
     return problems.order_by(*BOARD_ORDER)
 
 
-def rows_for(problems, *, now: dt.datetime) -> list[BoardRow]:
+def rows_for(problems: QuerySet[Problem], *, now: dt.datetime) -> list[BoardRow]:
     """Board rows for a board_query (or a page of it), in its order: three queries, for the
     problems, their 8D sections and the plants' solving policies, whatever their number."""
     loaded = [BoardProblem(*values) for values in problems.values_list(*BOARD_VALUES)]
@@ -188,7 +201,7 @@ class BoardEntry:
 ENTRY_VALUES = ("pk", "number", "title", "grade", "status", "owner_id", "due_date", "plant__timezone", "reported_at")
 
 
-def board_entries(problems) -> list[BoardEntry]:
+def board_entries(problems: QuerySet[Problem]) -> list[BoardEntry]:
     """The entries of a board_query (filtered or not), in its order."""
     return [BoardEntry(*values) for values in problems.values_list(*ENTRY_VALUES)]
 

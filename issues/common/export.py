@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -12,8 +14,11 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+if TYPE_CHECKING:
+    from issues.models import Lesson, Problem
 
-def problem_rows(problems):
+
+def problem_rows(problems: Iterable[Problem]) -> Iterator[list[str]]:
     language = get_language() or "en"
     yield [
         _("Number"),
@@ -75,7 +80,7 @@ def _xlsx_cell(value):
     return _safe_cell(value)
 
 
-def csv_response(rows, filename: str) -> HttpResponse:
+def csv_response(rows: Iterable[Sequence[object]], filename: str) -> HttpResponse:
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with a BOM
     writer = csv.writer(buffer)
@@ -86,7 +91,7 @@ def csv_response(rows, filename: str) -> HttpResponse:
     return response
 
 
-def xlsx_response(rows, filename: str) -> HttpResponse:
+def xlsx_response(rows: Iterable[Sequence[object]], filename: str) -> HttpResponse:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=filename[:31])
     for row in rows:
@@ -100,7 +105,7 @@ def xlsx_response(rows, filename: str) -> HttpResponse:
     return response
 
 
-def lesson_rows(lessons):
+def lesson_rows(lessons: Iterable[Lesson]) -> Iterator[list[str]]:
     """The lessons-learned library as a sheet (issue #4)."""
     yield [
         _("Learned on"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django_filters import FilterSet
@@ -41,7 +41,7 @@ def holds(filterset: FilterSet) -> bool:
     return not filterset.is_bound or filterset.is_valid()
 
 
-def filters_query(request) -> str:
+def filters_query(request: HttpRequest) -> str:
     """The address's filters, url-encoded, for the pager's and the export links."""
     query = request.GET.copy()
     for name in NOT_FILTERS:
@@ -50,7 +50,7 @@ def filters_query(request) -> str:
 
 
 def list_page(
-    request,
+    request: HttpRequest,
     filterset_class: type[FilterSet],
     queryset: QuerySet,
     *,
@@ -66,7 +66,7 @@ def list_page(
     valid = holds(filterset)
     found = filterset.qs if valid else queryset.none()
     exporter = EXPORTERS.get(request.GET.get("export", "")) if export else None
-    if exporter and valid:
+    if export and exporter and valid:
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         return exporter(export.rows(found[:EXPORT_LIMIT]), f"{export.name}-{stamp}")
     page = Paginator(found, per_page).get_page(request.GET.get("page"))

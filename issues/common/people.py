@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -9,8 +11,11 @@ from django.db.models import Q, QuerySet
 from issues.models import RoleAssignment
 from issues.models.plant import shown_name
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def people_of(plant_id: int) -> QuerySet:
+
+def people_of(plant_id: int) -> QuerySet[User]:
     """The plant's people (anyone holding a role there): the choices for teams and owners."""
     holders = RoleAssignment.objects.filter(plant_id=plant_id).values("user_id")
     return (
@@ -24,15 +29,15 @@ def people_of(plant_id: int) -> QuerySet:
 class PersonField(forms.ModelChoiceField):
     """One of the plant's people; stored as the user's id."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", None)
         super().__init__(**kwargs)
 
-    def label_from_instance(self, user) -> str:
+    def label_from_instance(self, user: User) -> str:
         return person_name(user)
 
 
-def person_name(user) -> str:
+def person_name(user: User | AnonymousUser | None) -> str:
     """The person's shown name (issues.models.plant.shown_name); "" for nobody."""
     if user is None:
         return ""
@@ -40,7 +45,7 @@ def person_name(user) -> str:
     return shown_name(profile.display_name if profile else "", user.get_username())
 
 
-def person_label(user) -> str:
+def person_label(user: User | None) -> str:
     """How a person is offered and typed: "Wang Wei (wangw)", unique even when names repeat."""
     if user is None:
         return ""
@@ -48,7 +53,7 @@ def person_label(user) -> str:
     return f"{name} ({username})" if name != username else username
 
 
-def find_person(plant_id: int, raw):
+def find_person(plant_id: int, raw: object) -> User | None:
     """One of the plant's people from what a form sent: a label as person_label gives it, a
     username, or a display name that only one person has. None when nobody matches."""
     raw = str(raw or "").strip()[:150]

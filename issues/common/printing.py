@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.text import capfirst
@@ -13,10 +16,13 @@ from django.utils.translation import get_language
 
 from issues.common.pdf_font import FontUnavailable
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 logger = logging.getLogger(__name__)
 
 
-def text_in(text, language: str) -> str:
+def text_in(text: StrOrPromise, language: str) -> str:
     """One of our own texts (a label, a choice) in the printout's language; "both" gives
     "English / 中文", once only while a text has no translation yet."""
     if language == "both":
@@ -30,13 +36,13 @@ def reader_language() -> str:
     return "zh-hans" if (get_language() or "").startswith("zh") else "en"
 
 
-def needs_the_font(view):
+def needs_the_font(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Without its CJK font a printout would show Chinese as empty boxes, so none is made: the
     reader gets a page saying so in their language, 503 (the server lacks a part it needs; the
     request was fine and will work once it is installed), and the operator the reason in the log."""
 
     @functools.wraps(view)
-    def printing(request, *args, **kwargs):
+    def printing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except FontUnavailable as exc:

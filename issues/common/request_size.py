@@ -9,8 +9,11 @@ takes files says how much it takes; the API takes a problem's JSON; every other 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.views import APIView
@@ -45,22 +48,31 @@ def human_size(size: int) -> str:
 class RequestSizeMiddleware:
     """Must come before anything that reads the body (CsrfViewMiddleware reads a POST's form)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        is_api = isinstance(getattr(view_func, "cls", None), type) and issubclass(view_func.cls, APIView)
-        limit = getattr(settings, limit_name(request.resolver_match.view_name, is_api))
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        view_class = getattr(view_func, "cls", None)
+        is_api = isinstance(view_class, type) and issubclass(view_class, APIView)
+        match = request.resolver_match
+        assert match is not None  # process_view runs once the URL is resolved
+        limit = getattr(settings, limit_name(match.view_name, is_api))
         size = content_length(request.META.get("CONTENT_LENGTH"))
         if size <= limit:
             return None
         return too_large(request, size, limit, is_api)
 
 
-def too_large(request, size: int, limit: int, is_api: bool) -> HttpResponse:
+def too_large(request: HttpRequest, size: int, limit: int, is_api: bool) -> HttpResponse:
     values = {"size": human_size(size), "limit": human_size(limit)}
     if is_api:
         message = _("This request is %(size)s, more than the %(limit)s this address takes.") % values

@@ -16,13 +16,18 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from issues.models import Lesson, Line, Plant, Problem, Role, RoleAssignment
+from issues.models import Lesson, Line, Plant, Problem, Role, RoleAssignment, Workshop
 from issues.models.place import PlacePath, id_at, place_path_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.db.models import Model
 
 # Permissions each role's group carries (app_label.codename). Everyone in the plant may
 # report and read problems; the quality department curates the plant's lists and tables.
@@ -77,7 +82,7 @@ class Scope:
     def empty(self) -> bool:
         return not (self.everything or self.plant_ids or self.workshop_ids or self.line_ids)
 
-    def covers(self, obj) -> bool:
+    def covers(self, obj: Model) -> bool:
         """Whether `obj` lies in the scope, by its model's place (issues.models.place): a plant
         covers everything in it, a workshop its own things and its lines', a line its own.
         The ids the row holds itself are compared first: a match there needs no query."""
@@ -124,7 +129,7 @@ class Grants:
     """A user's role assignments and what each role's group carries, read once per request
     (two queries: the assignments, then the roles' permissions when one is first asked)."""
 
-    def __init__(self, user):
+    def __init__(self, user: User) -> None:
         self.assignments = list(
             RoleAssignment.objects.filter(user=user).values_list("role", "plant_id", "workshop_id", "line_id")
         )
@@ -164,14 +169,15 @@ class Grants:
         return self._scopes[perm]
 
 
-def _grants(user) -> Grants:
+def _grants(user: User) -> Grants:
     grants = getattr(user, "_qrqc_grants", None)
     if grants is None:
-        grants = user._qrqc_grants = Grants(user)
+        # Kept on the user object for the request; through its __dict__, as User declares no such attribute.
+        grants = vars(user)["_qrqc_grants"] = Grants(user)
     return grants
 
 
-def scope_of(user, perm: str | None = None) -> Scope:
+def scope_of(user: User | AnonymousUser, perm: str | None = None) -> Scope:
     """Where the user holds a role: any role (what they see), or, given a permission
     ("issues.close_problem"), a role whose group carries it (where they may do it)."""
     if not user.is_authenticated or not user.is_active:
@@ -181,12 +187,12 @@ def scope_of(user, perm: str | None = None) -> Scope:
     return _grants(user).scope(perm)
 
 
-def holds(user, perm: str, obj) -> bool:
+def holds(user: User | AnonymousUser, perm: str, obj: Model) -> bool:
     """Whether the user holds, over `obj`'s place, a role whose group carries `perm`."""
     return scope_of(user, perm).covers(obj)
 
 
-def held_permissions(user) -> set[str]:
+def held_permissions(user: User | AnonymousUser) -> set[str]:
     """Every permission the user holds somewhere (menus and the admin index, never the last
     word on an object)."""
     if not user.is_authenticated or not user.is_active:
@@ -195,7 +201,9 @@ def held_permissions(user) -> set[str]:
     return set().union(*(grants.permissions()[role] for role, *_place in grants.assignments))
 
 
-def scope_filter(user, *, line_path: str = "line", plant_path: str = "", perm: str | None = None) -> Q:
+def scope_filter(
+    user: User | AnonymousUser, *, line_path: str = "line", plant_path: str = "", perm: str | None = None
+) -> Q:
     """A Q object that keeps rows whose line (reached through `line_path`) is in the scope.
     `plant_path` names the row's own plant where it has one (Problem.plant): a plant-wide role
     then needs no join through the line and its workshop."""
@@ -206,11 +214,11 @@ def scope_filter(user, *, line_path: str = "line", plant_path: str = "", perm: s
     return scope_of(user, perm).q(path)
 
 
-def visible_lines(user, perm: str | None = None):
+def visible_lines(user: User | AnonymousUser, perm: str | None = None) -> QuerySet[Line]:
     return Line.objects.filter(scope_filter(user, line_path="", perm=perm)).select_related("workshop__plant")
 
 
-def visible_plants(user, perm: str | None = None):
+def visible_plants(user: User | AnonymousUser, perm: str | None = None) -> QuerySet[Plant]:
     """Plants where the user holds a role (one carrying `perm`, if given) at any level."""
     scope = scope_of(user, perm)
     if scope.everything:
@@ -220,22 +228,24 @@ def visible_plants(user, perm: str | None = None):
     ).distinct()
 
 
-def visible_problems(user):
+def visible_problems(user: User | AnonymousUser) -> QuerySet[Problem]:
     """Problems where the user holds a role that reads them (every role does, unless an
     admin took the right from its group)."""
     return Problem.objects.filter(scope_of(user, "issues.view_problem").q(Problem.place_path))
 
 
-def visible_lessons(user):
+def visible_lessons(user: User | AnonymousUser) -> QuerySet[Lesson]:
     """The lessons of the plants where the user holds a role."""
     return Lesson.objects.filter(plant__in=visible_plants(user).values("pk"))
 
 
-def can_see_line(user, line: Line) -> bool:
+def can_see_line(user: User | AnonymousUser, line: Line) -> bool:
     return scope_of(user).covers(line)
 
 
-def assign_role(user, role: str, *, plant: Plant, workshop=None, line=None) -> RoleAssignment:
+def assign_role(
+    user: User, role: str, *, plant: Plant, workshop: Workshop | None = None, line: Line | None = None
+) -> RoleAssignment:
     if line is not None:
         workshop = line.workshop
     assignment, _ = RoleAssignment.objects.get_or_create(
@@ -245,19 +255,16 @@ def assign_role(user, role: str, *, plant: Plant, workshop=None, line=None) -> R
     return assignment
 
 
-def sync_user_groups(user) -> None:
+def sync_user_groups(user: User) -> None:
     """A user is in exactly the role groups of the roles they hold somewhere."""
     held = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
     role_groups = Group.objects.filter(name__in=Role.values)
     user.groups.remove(*[group for group in role_groups if group.name not in held])
     user.groups.add(*[Group.objects.get_or_create(name=role)[0] for role in held])
-    try:  # the cached assignments and rights are stale now
-        del user._qrqc_grants
-    except AttributeError:
-        pass
+    vars(user).pop("_qrqc_grants", None)  # the cached assignments and rights are stale now
 
 
-def sync_role_groups(**_kwargs) -> None:
+def sync_role_groups(**_kwargs: object) -> None:
     """One Django group per role, carrying ROLE_PERMISSIONS (run after every migrate)."""
     for role, codes in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)

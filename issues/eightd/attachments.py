@@ -10,6 +10,7 @@ import os
 import secrets
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,6 +22,10 @@ from PIL import Image, UnidentifiedImageError
 
 from issues.models import Section, SectionAttachment
 from issues.problems.photos import PHOTO_FORMATS, resized_jpeg, thumbnail_jpeg, too_many_pixels
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
 
 Kind = SectionAttachment.Kind
 
@@ -80,8 +85,9 @@ def _is_text(upload) -> bool:
     return b"\x00" not in data
 
 
-def check_upload(upload) -> Checked:
+def check_upload(upload: UploadedFile) -> Checked:
     """What the upload is, or ValidationError saying why it is refused."""
+    assert upload.name is not None and upload.size is not None  # a file sent with a request has both
     name = upload.name
     if upload.size > settings.QRQC_ATTACHMENT_MAX_BYTES:
         raise ValidationError(
@@ -122,9 +128,10 @@ def _editable(section: Section) -> None:
         )
 
 
-def store_attachment(section: Section, upload, *, user, caption: str = "") -> SectionAttachment:
+def store_attachment(section: Section, upload: UploadedFile, *, user: User, caption: str = "") -> SectionAttachment:
     """Check and keep one file on a section that is still being answered."""
     checked = check_upload(upload)
+    assert upload.name is not None and upload.size is not None  # check_upload refuses a file without them
     with transaction.atomic():
         # The section's row lock makes the count check hold against two uploads at once.
         section = Section.objects.select_for_update().get(pk=section.pk)
@@ -159,7 +166,7 @@ def store_attachment(section: Section, upload, *, user, caption: str = "") -> Se
     return attachment
 
 
-def delete_attachment(attachment: SectionAttachment, *, user) -> None:
+def delete_attachment(attachment: SectionAttachment, *, user: User) -> None:
     """The uploader removes their own file while the section is still being answered."""
     with transaction.atomic():
         section = Section.objects.select_for_update().get(pk=attachment.section_id)

@@ -5,6 +5,7 @@ copy from, ranked by how close they are to this problem."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Case, F, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Value, When
 
@@ -12,16 +13,19 @@ from issues.common.scope import can_see_line, visible_lessons, visible_problems
 from issues.models import EightDReport, Lesson, Line, Problem, Section
 from issues.problems.intake import failure_mode_named
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 # Enough to recognise a problem at intake; the library holds the rest.
 ALREADY_KNOWN_LIMIT = 5
 
 
-def library(user) -> QuerySet:
+def library(user: User | AnonymousUser) -> QuerySet[Lesson]:
     """The lessons a user may read: the plant's library is open to everyone in the plant."""
     return visible_lessons(user).select_related("plant", "line__workshop", "failure_mode", "problem__line__workshop")
 
 
-def mark_readable(user, lessons: list[Lesson]) -> list[Lesson]:
+def mark_readable(user: User | AnonymousUser, lessons: list[Lesson]) -> list[Lesson]:
     """Set `problem_visible` on each lesson: a line-scoped reader reads the whole plant's
     library, but the problem page of another line would answer 404, so no link is shown."""
     for lesson in lessons:
@@ -58,7 +62,7 @@ def already_known(line: Line, failure_mode_text: str) -> AlreadyKnown:
     return AlreadyKnown(lessons=list(lessons), problems=list(problems[:ALREADY_KNOWN_LIMIT]))
 
 
-def copy_candidates(user, report: EightDReport) -> QuerySet:
+def copy_candidates(user: User | AnonymousUser, report: EightDReport) -> QuerySet[EightDReport]:
     """Earlier 8D reports of the same plant that the user may see, closest first: same failure
     mode, then same line, then same cause family; the most recently closed first within each.
     Each carries `d4` (its root-cause answer) and the three `same_*` flags (0 = same)."""
@@ -86,7 +90,7 @@ def copy_candidates(user, report: EightDReport) -> QuerySet:
     )
 
 
-def _same(path: str, value) -> Case:
+def _same(path: str, value: object) -> Case | Value:
     """0 when the candidate's `path` equals `value`; an unknown value (None, "") matches nothing,
     so problems without a failure mode do not rank as the same failure mode."""
     if value in (None, ""):
@@ -94,7 +98,7 @@ def _same(path: str, value) -> Case:
     return Case(When(Q(**{path: value}), then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
-def search_candidates(candidates: QuerySet, text: str) -> QuerySet:
+def search_candidates(candidates: QuerySet[EightDReport], text: str) -> QuerySet[EightDReport]:
     for word in text.split()[:5]:
         candidates = candidates.filter(Q(problem__number__icontains=word) | Q(problem__title__icontains=word))
     return candidates

@@ -40,7 +40,7 @@ def _name_of(place, language: str) -> str:
 
 
 def _label(field: forms.Field, language: str) -> str:
-    return text_in(field.label, language)
+    return text_in(field.label or "", language)  # every field of the section forms has its label
 
 
 def _checklist(content: dict, language: str) -> Grid | None:
@@ -150,7 +150,10 @@ def _header(report: EightDReport, names: dict[int, str], language: str, zone) ->
             (_field_label(Problem, "line", language), _name_of(line, language)),
             (_field_label(Problem, "occurred_at", language), f"{occurred:%Y-%m-%d %H:%M}"),
             (_field_label(EightDReport, "created_at", language), _local_date(report.created_at, zone)),
-            (_field_label(EightDReport, "leader", language), names.get(report.leader_id, "")),
+            (
+                _field_label(EightDReport, "leader", language),
+                names.get(report.leader_id, "") if report.leader_id else "",
+            ),
             (_field_label(Problem, "status", language), text_in(Problem.Status(problem.status).label, language)),
             (_field_label(Problem, "due_date", language), iso_date(problem.due_date) if problem.due_date else ""),
             (_field_label(Problem, "closed_at", language), _local_date(problem.closed_at, zone)),
@@ -180,7 +183,7 @@ def eightd_print_data(report: EightDReport, language: str, *, now: dt.datetime |
     d8 = next((section.content or {} for section in sections if section.code == "D8"), {})
     signatures = tuple(
         Signature(
-            name=names.get(entry.get("person"), ""),
+            name=names.get(entry.get("person", 0), ""),
             function=str(entry.get("function") or ""),
             signed_on=iso_date(entry["signed_on"]) if entry.get("signed_on") else "",
         )

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +37,9 @@ from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, Si
 
 from issues.common.pdf_font import font_name
 from issues.common.printing import text_in
+
+if TYPE_CHECKING:
+    pass
 
 LANGUAGES = ("en", "zh-hans", "both")
 
@@ -173,7 +178,7 @@ def grid_style(header: bool) -> list[tuple]:
 _WORD = re.compile(r"[\u2e80-\u9fff\uf900-\uffef]|[^\s\u2e80-\u9fff\uf900-\uffef]+")
 
 
-def info_block(rows: tuple[Row, ...], st) -> Table:
+def info_block(rows: tuple[Row, ...], st: dict[str, ParagraphStyle]) -> Table:
     """The bordered label/value block a reader looks for first, two pairs to a line."""
     cells = [[para(row.label, st["label"]), para(row.value, st["body"])] for row in rows]
     if len(cells) % 2:
@@ -197,7 +202,7 @@ def _header(data: EightDPrint, language: str, st) -> list:
     return [para(text_in(_("8D report"), language), st["title"]), info_block(data.header, st)]
 
 
-def bar(title: str, note: str, st) -> Table:
+def bar(title: str, note: str, st: dict[str, ParagraphStyle]) -> Table:
     """A dark band opening a part of the document: its title, and a note on the right."""
     band = Table([[para(title, st["bar"]), para(note, st["bar_note"])]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
     band.setStyle(
@@ -278,7 +283,7 @@ def _picture(photo: Photo, language: str, st) -> list:
 def _photos(photos: tuple[Photo, ...], language: str, st) -> list:
     """Two photos per row, each scaled into its box, captions underneath."""
     title = para(text_in(_("Photos"), language), st["grid_title"])
-    cells = [_picture(photo, language, st) for photo in photos]
+    cells: list[list | str] = [_picture(photo, language, st) for photo in photos]
     if len(cells) % 2:
         cells.append("")
     rows = [cells[i : i + 2] for i in range(0, len(cells), 2)]
@@ -340,16 +345,16 @@ class NumberedCanvas(canvas.Canvas):
     """Holds each page until the document ends so every footer can say "page X of Y"
     without laying the story out twice."""
 
-    def __init__(self, *args, footer, **kwargs):
+    def __init__(self, *args: Any, footer: Callable[[canvas.Canvas, int, int], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._footer = footer
         self._held: list[dict] = []
 
-    def showPage(self):
+    def showPage(self) -> None:
         self._held.append(dict(self.__dict__))
         self._startPage()
 
-    def save(self):
+    def save(self) -> None:
         for number, page in enumerate(self._held, 1):
             self.__dict__.update(page)
             self._footer(self, number, len(self._held))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -216,8 +217,9 @@ def returns_alarm(total_returns: int) -> bool:
     return total_returns >= 2
 
 
-def seed_solving_policy(plant, policy_model, deadline_model) -> None:
-    """Default problem-solving rules for a plant (also run by a migration, with historical models)."""
+def seed_solving_policy(plant: object, policy_model: Any, deadline_model: Any) -> None:
+    """Default problem-solving rules for a plant (also run by a migration, with historical models).
+    The models come as arguments (SolvingPolicy, SectionDeadline): the rules import none."""
     policy, _created = policy_model.objects.get_or_create(
         plant=plant, defaults={"eightd_grades": "AB", "rework_days": DEFAULT_REWORK_DAYS}
     )

@@ -8,9 +8,10 @@ required field, at least one row where a table is the answer, and the cross-fiel
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.forms.formsets import BaseFormSet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -18,6 +19,11 @@ from issues.common.people import PersonField
 from issues.common.printing import text_in
 from issues.eightd.rules import CHECKLIST, DOCUMENTS, NOT_APPLICABLE, UPDATED, checklist_errors, checklist_from
 from issues.models import CauseFamily
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+    from django.http import QueryDict
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 SHORT_TEXT = forms.Textarea(attrs={"rows": 2})
@@ -57,7 +63,7 @@ class SectionForm(forms.Form):
     tables: dict[str, type[forms.Form]] = {}
     min_rows: dict[str, int] = {}
 
-    def __init__(self, *args, people=None, complete: bool = False, **kwargs):
+    def __init__(self, *args: Any, people: QuerySet[User] | None = None, complete: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.complete = complete
         set_people(self, people)
@@ -65,25 +71,31 @@ class SectionForm(forms.Form):
             for field in self.fields.values():
                 field.required = False
 
-    def check_complete(self, cleaned: dict, tables: dict[str, list[dict]]) -> None:
+    def check_complete(self, cleaned: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> None:
         """Cross-field rules that only a submitted answer must meet (add_error on self)."""
 
 
-def set_people(form: forms.Form, people) -> None:
+def set_people(form: forms.Form, people: QuerySet[User] | None) -> None:
     for field in form.fields.values():
         if isinstance(field, PersonField):
             field.queryset = people
 
 
+def choice_pairs(field: forms.ChoiceField) -> list[tuple[Any, Any]]:
+    """A choice field's (value, label) pairs. Django keeps a field's choices normalised to such a
+    list (none of these forms takes a callable); django-stubs types them as anything it accepts."""
+    return cast("list[tuple[Any, Any]]", field.choices)
+
+
 class RowForm(forms.Form):
-    def __init__(self, *args, people=None, **kwargs):
+    def __init__(self, *args: Any, people: QuerySet[User] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_people(self, people)
         # A select without a blank choice posts its first choice even from an untouched extra
         # row; with that choice as the starting value the row counts as unchanged and is skipped.
         for field in self.fields.values():
-            if type(field) is forms.ChoiceField and field.initial is None and field.choices[0][0] != "":
-                field.initial = field.choices[0][0]
+            if type(field) is forms.ChoiceField and field.initial is None and choice_pairs(field)[0][0] != "":
+                field.initial = choice_pairs(field)[0][0]
 
 
 # D0 ---------------------------------------------------------------------------------------
@@ -135,8 +147,9 @@ class D2Form(SectionForm):
     tables = {"is_is_not": IsIsNotRow}
     min_rows = {"is_is_not": 1}
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         suspect, defective = cleaned.get("quantity_suspect"), cleaned.get("quantity_defective")
         if suspect is not None and defective is not None and defective > suspect:
             self.add_error("quantity_defective", _("More defective than suspect parts."))
@@ -153,8 +166,9 @@ class ContainmentRow(RowForm):
     done_on = forms.DateField(label=_("Date"), required=False, widget=DATE)
     effective = forms.ChoiceField(label=_("Effective?"), choices=EFFECTIVE, required=False)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         checked, bad = cleaned.get("quantity_checked"), cleaned.get("quantity_bad")
         if checked is not None and bad is not None and bad > checked:
             self.add_error("quantity_bad", _("More found bad than checked."))
@@ -166,7 +180,7 @@ class D3Form(SectionForm):
     tables = {"actions": ContainmentRow}
     min_rows = {"actions": 1}
 
-    def check_complete(self, cleaned, tables):
+    def check_complete(self, cleaned: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> None:
         for row in tables.get("actions", []):
             if not row.get("owner") or not row.get("done_on") or not row.get("effective"):
                 self.add_error(None, _("Every containment action needs an owner, a date and its effectiveness."))
@@ -195,7 +209,7 @@ class D4Form(SectionForm):
     tables = {"occurrence_whys": WhyRow, "escape_whys": WhyRow, "fishbone": FishboneRow}
     min_rows = {"occurrence_whys": 1, "escape_whys": 1}
 
-    def check_complete(self, cleaned, tables):
+    def check_complete(self, cleaned: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> None:
         for side in ("occurrence", "escape"):
             if cleaned.get(f"{side}_verified") == "yes" and not cleaned.get(f"{side}_evidence"):
                 self.add_error(f"{side}_evidence", _("A verified cause needs its evidence."))
@@ -231,7 +245,7 @@ class D6Form(SectionForm):
     tables = {"actions": ImplementedActionRow}
     min_rows = {"actions": 1}
 
-    def check_complete(self, cleaned, tables):
+    def check_complete(self, cleaned: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> None:
         for row in tables.get("actions", []):
             if row.get("status") != "done" or row.get("validation") != "yes" or not row.get("evidence"):
                 self.add_error(None, _("Every action must be done, with evidence, and validated as effective."))
@@ -254,7 +268,7 @@ class D7Base(SectionForm):
     product = forms.CharField(label=_("Product"), max_length=120, required=False)
     tables = {"deployment": DeploymentRow}
 
-    def check_complete(self, cleaned, tables):
+    def check_complete(self, cleaned: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> None:
         for item, message in checklist_errors(checklist_from(cleaned)).items():
             self.add_error(f"{item}_status", message)
 
@@ -300,7 +314,7 @@ FORMS: dict[str, type[SectionForm]] = {
 MAX_ROWS = 30
 
 
-def formset_class(row_form: type[forms.Form]):
+def formset_class(row_form: type[forms.Form]) -> type[BaseFormSet[forms.Form]]:
     return forms.formset_factory(row_form, extra=1, can_delete=True, max_num=MAX_ROWS, validate_max=True)
 
 
@@ -312,7 +326,14 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def build(code: str, *, data=None, content: dict | None = None, people=None, complete: bool = False):
+def build(
+    code: str,
+    *,
+    data: QueryDict | None = None,
+    content: dict | None = None,
+    people: QuerySet[User] | None = None,
+    complete: bool = False,
+) -> tuple[SectionForm, dict[str, BaseFormSet[forms.Form]]]:
     """(form, {table: formset}) bound to a POST (`data`) or filled from stored `content`."""
     form_class = FORMS[code]
     content = content or {}
@@ -330,7 +351,9 @@ def build(code: str, *, data=None, content: dict | None = None, people=None, com
     return form, formsets
 
 
-def clean_section(code: str, data, *, people, complete: bool):
+def clean_section(
+    code: str, data: QueryDict, *, people: QuerySet[User] | None, complete: bool
+) -> tuple[dict[str, Any] | None, SectionForm, dict[str, BaseFormSet[forms.Form]]]:
     """(content, form, formsets): content is None when the answer has errors."""
     form, formsets = build(code, data=data, people=people, complete=complete)
     valid = form.is_valid()
@@ -398,7 +421,7 @@ def answer_text(field: forms.Field, value: Any, names: dict[int, str], language:
     if isinstance(field, forms.BooleanField):
         label = _("Yes") if value else _("No")
     elif isinstance(field, forms.ChoiceField):
-        label = dict(field.choices).get(value)
+        label = dict(choice_pairs(field)).get(value)
     elif isinstance(field, forms.DateField):
         return iso_date(value)
     if label is None:

@@ -7,6 +7,7 @@ Views check the user's rights (issues.common.rights) before calling; the verbs c
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
@@ -21,6 +22,9 @@ from issues.models import EightDReport, Problem, Section
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 State = Section.State
 
 # What "copy from an earlier 8D" carries over: the analysis and the actions, as drafts. The
@@ -28,7 +32,7 @@ State = Section.State
 COPIED_SECTIONS = ("D4", "D5", "D6", "D7")
 
 
-def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> EightDReport:
+def start_report(problem: Problem, *, user: User, now: dt.datetime | None = None) -> EightDReport:
     """One report per problem: a second start (double click, two people) returns the first."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -38,7 +42,8 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
             return existing
         if problem.status in Problem.FINISHED:
             raise TransitionRefused(_("The problem is already closed or cancelled."))
-        report = EightDReport.objects.create(problem=problem, leader=problem.owner or user, created_by=user)
+        leader = problem.owner or user
+        report = EightDReport.objects.create(problem=problem, leader=leader, created_by=user)
         policy = lifecycle.policy_for(problem)
         days = dict(policy.deadlines.values_list("section", "days"))
         sections = []
@@ -51,7 +56,7 @@ def start_report(problem: Problem, *, user, now: dt.datetime | None = None) -> E
             lifecycle.schedule_notice(section, policy)
             sections.append(section)
         Section.objects.bulk_create(sections)
-        report.members.add(report.leader)
+        report.members.add(leader)
         transaction.on_commit(escalation_tasks.kick)
     return report
 
@@ -64,7 +69,7 @@ def _locked(section: Section) -> Section:
     return section
 
 
-def _save(section: Section, user, reason: str, fields: list[str]) -> None:
+def _save(section: Section, user: User, reason: str, fields: list[str]) -> None:
     section._change_reason = reason[:100]
     section._history_user = user
     section.save(update_fields=[*fields, "updated_at"])
@@ -89,7 +94,7 @@ def _sync_team(report: EightDReport, content: dict) -> None:
     report.members.set(members)
 
 
-def save_answer(section: Section, *, user, content: dict) -> Section:
+def save_answer(section: Section, *, user: User, content: dict) -> Section:
     """Keep a draft. A returned answer becomes a draft again when it is worked on."""
     with transaction.atomic():
         section = _locked(section)
@@ -101,7 +106,7 @@ def save_answer(section: Section, *, user, content: dict) -> Section:
     return section
 
 
-def submit(section: Section, *, user, content: dict, now: dt.datetime | None = None) -> Section:
+def submit(section: Section, *, user: User, content: dict, now: dt.datetime | None = None) -> Section:
     """The team hands a complete answer (validated by issues.eightd.sections) to the reviewers."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -117,20 +122,20 @@ def submit(section: Section, *, user, content: dict, now: dt.datetime | None = N
     return section
 
 
-def _reviewed(section: Section, user, now: dt.datetime, note: str) -> list[str]:
+def _reviewed(section: Section, user: User, now: dt.datetime, note: str) -> list[str]:
     if section.submitted_by_id == user.pk:
         raise TransitionRefused(_("Someone other than the author of the answer reviews it."))
     section.reviewed_at, section.reviewed_by, section.review_note = now, user, note.strip()
     return ["reviewed_at", "reviewed_by", "review_note"]
 
 
-def _advance_problem(section: Section, user, now: dt.datetime) -> None:
+def _advance_problem(section: Section, user: User, now: dt.datetime) -> None:
     problem = Problem.objects.select_for_update().get(pk=section.report.problem_id)
     done = Section.objects.filter(report=section.report, state__in=[State.ACCEPTED, State.NOT_APPLICABLE])
     lifecycle.advance_by_answers(problem, done.values_list("code", flat=True), user=user, now=now)
 
 
-def accept(section: Section, *, user, note: str = "", now: dt.datetime | None = None) -> Section:
+def accept(section: Section, *, user: User, note: str = "", now: dt.datetime | None = None) -> Section:
     """An accepted answer locks; enough of them move the problem on (issues.eightd.rules.STAGES)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -143,7 +148,7 @@ def accept(section: Section, *, user, note: str = "", now: dt.datetime | None = 
     return section
 
 
-def return_answer(section: Section, *, user, reason: str, now: dt.datetime | None = None) -> Section:
+def return_answer(section: Section, *, user: User, reason: str, now: dt.datetime | None = None) -> Section:
     """Ineffective: back to the team with a reason and at most the rework allowance more
     (docs/problem-solving.md §Review). The second return on one report alarms the deputy GM
     (docs/escalation.md §Alarm rules and 8D notices)."""
@@ -168,7 +173,7 @@ def return_answer(section: Section, *, user, reason: str, now: dt.datetime | Non
     return section
 
 
-def reopen_section(section: Section, *, user, reason: str) -> Section:
+def reopen_section(section: Section, *, user: User, reason: str) -> Section:
     """An accepted (or not applicable) answer is locked; reopening it needs a reason. The old
     not-applicable reason stays in the history only."""
     if not reason.strip():
@@ -189,7 +194,7 @@ def reopen_section(section: Section, *, user, reason: str) -> Section:
     return section
 
 
-def mark_not_applicable(section: Section, *, user, reason: str, now: dt.datetime | None = None) -> Section:
+def mark_not_applicable(section: Section, *, user: User, reason: str, now: dt.datetime | None = None) -> Section:
     now = now or timezone.now()
     if section.code not in eightd.MAY_BE_NOT_APPLICABLE:
         raise TransitionRefused(_("%(section)s is part of every 8D.") % {"section": section.code})
@@ -218,7 +223,7 @@ def copyable(content: dict, code: str) -> dict:
     return {**content, "actions": [{**row, **fresh} for row in content.get("actions") or []]}
 
 
-def copy_from(report: EightDReport, *, source: EightDReport, user) -> list[str]:
+def copy_from(report: EightDReport, *, source: EightDReport, user: User) -> list[str]:
     """Fill this report's open analysis and action sections from an earlier 8D; returns the
     sections copied. Answers already submitted or accepted are left as they are."""
     if source.pk == report.pk or source.problem.plant_id != report.problem.plant_id:

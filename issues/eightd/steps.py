@@ -9,7 +9,9 @@ meeting's chair set."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from django.utils.translation import gettext_lazy
 
@@ -33,7 +35,7 @@ STEP_SECTIONS = {
 }
 Status = Problem.Status
 # The step a status is working on; the steps before it are done (green).
-STATUS_STEP = {
+STATUS_STEP: dict[str, str] = {
     Status.OPEN: "containment",
     Status.CONTAINED: "root_cause",
     Status.ANALYSED: "actions",
@@ -105,7 +107,20 @@ def step_colours(
     return colours
 
 
-def colours_of(problem, section_states: Mapping[str, str] | None, needs_eightd: bool) -> dict[str, Colour]:
+class ProblemState(Protocol):
+    """What colours_of reads of a problem: a Problem, or its historical row (the minutes)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def contained_at(self) -> dt.datetime | None: ...
+    @property
+    def board_status(self) -> Any: ...
+
+
+def colours_of(
+    problem: ProblemState, section_states: Mapping[str, str] | None, needs_eightd: bool
+) -> dict[str, Colour]:
     """step_colours for a problem row (live, or its historical row in the minutes)."""
     return step_colours(
         problem.status, problem.contained_at is not None, section_states, needs_eightd, problem.board_status

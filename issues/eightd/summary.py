@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -14,6 +15,10 @@ from issues.eightd import rules as eightd
 from issues.eightd.rules import COLOUR_LETTERS, Colour, Timing
 from issues.models import Problem, Section, SectionCode
 from issues.problems import lifecycle
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from django_stubs_ext import StrOrPromise
 
 TIMING_LABELS = {
     Timing.ANSWERED: gettext_lazy("Answered"),
@@ -29,11 +34,11 @@ class Row:
     """One section as the report table and the strips show it."""
 
     section: Section
-    title: str
+    title: StrOrPromise
     colour: Colour
-    letter: str
+    letter: StrOrPromise
     timing: Timing
-    timing_label: str
+    timing_label: StrOrPromise
 
 
 def rows_of(sections_: list[Section], problem: Problem, now: dt.datetime) -> list[Row]:
@@ -48,7 +53,7 @@ def rows_of(sections_: list[Section], problem: Problem, now: dt.datetime) -> lis
     return rows
 
 
-def summary_context(request, problem: Problem) -> dict:
+def summary_context(request: HttpRequest, problem: Problem) -> dict[str, Any]:
     """The D0–D8 strip on the problem page (issues.problems.page): one query for the
     sections; the policy and the rights only when they are needed."""
     found = list(Section.objects.filter(report__problem=problem).order_by("code"))

@@ -4,12 +4,33 @@ Rows, not code: a plant copies the template when it is created and edits its own
 edit a new version). Labels use {n} for the fact's value.
 """
 
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from issues.models import ThresholdRule, ThresholdTable
 
 D = Decimal
+# A ThresholdRule's fields, by name (the table aside).
+RuleRow = dict[str, str | Decimal | None]
 
 
-def rule(category, code, grade, fact, operator, limit=None, upper=None, *, match="", when=("", ""), en, zh):
+def rule(
+    category: str,
+    code: str,
+    grade: str,
+    fact: str,
+    operator: str,
+    limit: int | None = None,
+    upper: int | None = None,
+    *,
+    match: str = "",
+    when: tuple[str, str] = ("", ""),
+    en: str,
+    zh: str,
+) -> RuleRow:
     return {
         "category": category,
         "code": code,
@@ -26,7 +47,7 @@ def rule(category, code, grade, fact, operator, limit=None, upper=None, *, match
     }
 
 
-def defect_bands(defect_class, intermittent, consecutive):
+def defect_bands(defect_class: str, intermittent: tuple[int, int], consecutive: tuple[int, int]) -> list[RuleRow]:
     """The defect-count table (docs/grading.md §Default threshold table): for one defect class,
     C/B/A bands of the intermittent total and the run."""
     (i_low, i_high), (c_low, c_high) = intermittent, consecutive
@@ -493,7 +514,7 @@ DEFAULT_RULES = [
 ]
 
 
-def seed_default_template(table_model, rule_model):
+def seed_default_template(table_model: type[ThresholdTable], rule_model: type[ThresholdRule]) -> ThresholdTable:
     """Write the default template (plant empty) as version 1; models may be historical ones."""
     template = table_model.objects.create(plant=None, version=1, note="default rules of the QRQC procedure")
     rule_model.objects.bulk_create(rule_model(table=template, **row) for row in DEFAULT_RULES)

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
 class Fact:
     name: str
     kind: str  # "count" | "number" | "bool" | "class"
-    label: str
+    label: StrOrPromise
     common: bool = True  # shown at once; the others sit behind "more facts" to keep the form short
 
 

@@ -7,6 +7,7 @@ problem that fires no rule is C.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -126,12 +127,20 @@ def _holds(rule: Rule, value) -> bool:
         return False
     number = Decimal(str(value))
     if rule.operator == "gt":
-        return number > rule.limit
+        return number > _bound(rule.limit, rule)
     if rule.operator == "gte":
-        return number >= rule.limit
+        return number >= _bound(rule.limit, rule)
     if rule.operator == "between":
-        return rule.limit < number <= rule.upper_limit
+        return _bound(rule.limit, rule) < number <= _bound(rule.upper_limit, rule)
     raise ValueError(f"unknown operator {rule.operator!r} in rule {rule.code}")
+
+
+def _bound(limit: Decimal | None, rule: Rule) -> Decimal:
+    # The admin refuses a test without its limits (issues.admin); a rule written otherwise is as
+    # broken as one with an unknown operator.
+    if limit is None:
+        raise ValueError(f"rule {rule.code} has no limit for its test {rule.operator!r}")
+    return limit
 
 
 def _condition_holds(rule: Rule, facts: dict) -> bool:
@@ -165,7 +174,7 @@ def _fire(rules, facts: dict) -> list[FiredRule]:
     return fired
 
 
-def highest(grades) -> str:
+def highest(grades: Iterable[str]) -> str:
     return max(grades, key=GRADE_ORDER.__getitem__, default="C")
 
 

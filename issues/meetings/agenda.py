@@ -49,7 +49,7 @@ GROUP_LABELS = {
 CUSTOMER_FACTS = ("customer_complaint", "customer_return_count")
 SUPPLIER_FACTS = ("incoming_abnormal",)
 STOP_FACTS = ("line_stop_minutes", "downtime_minutes", "interruption_minutes")
-SOURCE_GROUPS = {
+SOURCE_GROUPS: dict[str, str] = {
     Source.CUSTOMER: "customer",
     Source.SUPPLIER: "supplier",
     Source.SCRAP_REVIEW: "scrap",
@@ -159,7 +159,7 @@ DEPARTMENT_LABELS = {
     MAINTENANCE: _("Maintenance and utilities"),
 }
 # Finance holds no role: all departments but finance attend (docs/meeting.md §Differences from the specification).
-DEPARTMENT_OF_ROLE = {
+DEPARTMENT_OF_ROLE: dict[str, str] = {
     Role.OPERATOR: PRODUCTION,
     Role.TEAM_LEADER: PRODUCTION,
     Role.WORKSHOP_DIRECTOR: PRODUCTION,

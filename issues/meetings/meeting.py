@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
@@ -49,6 +50,9 @@ from issues.models import (
 from issues.problems import lifecycle
 from issues.problems.lifecycle import TransitionRefused
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 Status = Problem.Status
 NEW_WINDOW = dt.timedelta(hours=24)
 SETTABLE_STATES = (
@@ -63,7 +67,7 @@ MAX_DECISION = 2000
 class MeetingRefused(Exception):
     """The action is not allowed now; `details` say what is missing (a closure's blockers)."""
 
-    def __init__(self, message: str, details: list[str] | None = None):
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.details = list(details or [])
 
@@ -79,17 +83,17 @@ def local_day(plant: Plant, now: dt.datetime) -> dt.date:
     return timezone.localtime(now, plant.zone).date()
 
 
-def may_chair(user, plant_id: int, workshop_id: int | None = None) -> bool:
+def may_chair(user: User | AnonymousUser, plant_id: int, workshop_id: int | None = None) -> bool:
     """A plant meeting is chaired by a plant-wide chair role; a workshop meeting also by a chair
     role at that workshop (a line's role covers neither)."""
     return holds(user, "issues.run_meeting", Meeting(plant_id=plant_id, workshop_id=workshop_id))
 
 
-def chairs(user, meeting: Meeting) -> bool:
+def chairs(user: User | AnonymousUser, meeting: Meeting) -> bool:
     return holds(user, "issues.run_meeting", meeting)
 
 
-def chairable(user) -> list[tuple[Plant, Workshop | None]]:
+def chairable(user: User | AnonymousUser) -> list[tuple[Plant, Workshop | None]]:
     """The meetings the user may start: (plant, None) for a plant meeting, (plant, workshop)."""
     scope = scope_of(user, "issues.run_meeting")
     if scope.everything:
@@ -107,7 +111,7 @@ def chairable(user) -> list[tuple[Plant, Workshop | None]]:
     return sorted(places, key=lambda place: (place[0].code, place[1].code if place[1] else ""))
 
 
-def visible_meetings(user) -> QuerySet:
+def visible_meetings(user: User | AnonymousUser) -> QuerySet[Meeting]:
     """A plant meeting is seen by anyone of the plant; a workshop meeting by those whose scope
     reaches the workshop (plant-wide, the workshop, or one of its lines). What each reader sees
     of the agenda is narrowed further to the problems they may see (items_for). Only roles that
@@ -126,7 +130,7 @@ def visible_meetings(user) -> QuerySet:
     )
 
 
-def items_for(user, meeting: Meeting) -> QuerySet:
+def items_for(user: User | AnonymousUser, meeting: Meeting) -> QuerySet[AgendaItem]:
     """The agenda items whose problem the user may see (a line-level reader of a plant meeting
     sees the items of their lines)."""
     return meeting.items.filter(scope_filter(user, line_path="problem__line", perm="issues.view_problem"))
@@ -200,7 +204,7 @@ def candidates(
     return found
 
 
-def _store_items(meeting: Meeting, entries: list[agenda.Entry], *, user, after: int = 0) -> list[AgendaItem]:
+def _store_items(meeting: Meeting, entries: list[agenda.Entry], *, user: User, after: int = 0) -> list[AgendaItem]:
     items = [
         AgendaItem(
             meeting=meeting,
@@ -235,7 +239,7 @@ def _expected(meeting: Meeting) -> list[Attendance]:
     return rows
 
 
-def _sign_in_starter(meeting: Meeting, user, now: dt.datetime) -> None:
+def _sign_in_starter(meeting: Meeting, user: User, now: dt.datetime) -> None:
     """Whoever starts the meeting is at the board. The meeting's row is locked first: two clicks
     of one person racing each other would both find no row and both add one."""
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
@@ -251,7 +255,9 @@ def _sign_in_starter(meeting: Meeting, user, now: dt.datetime) -> None:
     row.save()
 
 
-def start_meeting(user, plant: Plant, workshop: Workshop | None = None, *, now: dt.datetime | None = None) -> Meeting:
+def start_meeting(
+    user: User, plant: Plant, workshop: Workshop | None = None, *, now: dt.datetime | None = None
+) -> Meeting:
     """Today's meeting of the plant (or workshop): the one that exists, else a new one with its
     agenda and sign-in sheet. A double click or two chairs at once get the same meeting: the
     unique constraint decides, and the loser reads the winner's row once it has committed."""
@@ -274,7 +280,7 @@ def start_meeting(user, plant: Plant, workshop: Workshop | None = None, *, now: 
     return meeting
 
 
-def _create(user, plant: Plant, workshop: Workshop | None, day: dt.date, now: dt.datetime) -> Meeting:
+def _create(user: User, plant: Plant, workshop: Workshop | None, day: dt.date, now: dt.datetime) -> Meeting:
     previous = (
         Meeting.objects.filter(plant=plant, workshop=workshop, day__lt=day)
         .order_by("-day")
@@ -297,7 +303,7 @@ def _create(user, plant: Plant, workshop: Workshop | None, day: dt.date, now: dt
     return meeting
 
 
-def _locked(meeting: Meeting, user, *, chair: bool = True) -> Meeting:
+def _locked(meeting: Meeting, user: User, *, chair: bool = True) -> Meeting:
     """The meeting's row, locked; refused when it has ended or (chair=True) the user does not chair it."""
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if chair and not chairs(user, meeting):
@@ -307,7 +313,7 @@ def _locked(meeting: Meeting, user, *, chair: bool = True) -> Meeting:
     return meeting
 
 
-def refresh_agenda(meeting: Meeting, *, user, now: dt.datetime | None = None) -> list[AgendaItem]:
+def refresh_agenda(meeting: Meeting, *, user: User, now: dt.datetime | None = None) -> list[AgendaItem]:
     """Add the problems that qualify now and are not on the agenda yet, at its end."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -334,19 +340,21 @@ def _reason(meeting: Meeting, what: str) -> str:
     return f"QRQC meeting {meeting.day:%Y-%m-%d}: {what}"
 
 
-def _discussed(item: AgendaItem, user, now: dt.datetime, fields: tuple[str, ...] = ()) -> None:
+def _discussed(item: AgendaItem, user: User, now: dt.datetime, fields: tuple[str, ...] = ()) -> None:
     item.discussed_at = now
     item._history_user = user
     item.save(update_fields=["discussed_at", *fields])
 
 
-def _save_problem(problem: Problem, user, reason: str, fields: list[str]) -> None:
+def _save_problem(problem: Problem, user: User, reason: str, fields: list[str]) -> None:
     problem._change_reason = reason[:100]
     problem._history_user = user
     problem.save(update_fields=fields)
 
 
-def assign(item: AgendaItem, *, user, owner, due_date: dt.date | None, now: dt.datetime | None = None) -> AgendaItem:
+def assign(
+    item: AgendaItem, *, user: User, owner: User | None, due_date: dt.date | None, now: dt.datetime | None = None
+) -> AgendaItem:
     """The chair names the problem's owner and closure date (issues.problems.lifecycle.assign_owner)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -385,7 +393,7 @@ def board_defaults(problem: Problem, needs_eightd: bool) -> dict[str, Colour]:
 
 
 def set_board_status(
-    item: AgendaItem, *, user, colours: Mapping[str, str], now: dt.datetime | None = None
+    item: AgendaItem, *, user: User, colours: Mapping[str, str], now: dt.datetime | None = None
 ) -> AgendaItem:
     """The chair's R/Y/G/N-A per step for a problem without an 8D report. Only the steps that
     differ from what the status gives are stored, so the others keep following the status."""
@@ -415,7 +423,7 @@ def set_board_status(
     return item
 
 
-def record_decision(item: AgendaItem, *, user, text: str, now: dt.datetime | None = None) -> AgendaItem:
+def record_decision(item: AgendaItem, *, user: User, text: str, now: dt.datetime | None = None) -> AgendaItem:
     """What the meeting decided, on the item and as the problem's last meeting decision."""
     now = now or timezone.now()
     text = (text or "").strip()
@@ -436,7 +444,7 @@ def record_decision(item: AgendaItem, *, user, text: str, now: dt.datetime | Non
     return item
 
 
-def confirm_closure(item: AgendaItem, *, user, now: dt.datetime | None = None) -> AgendaItem:
+def confirm_closure(item: AgendaItem, *, user: User, now: dt.datetime | None = None) -> AgendaItem:
     """The meeting confirms a closure: of a problem already closed, or by closing it now when
     the user may close and nothing blocks it. Otherwise refused with what is missing."""
     now = now or timezone.now()
@@ -469,9 +477,9 @@ def confirm_closure(item: AgendaItem, *, user, now: dt.datetime | None = None) -
 def set_attendance(
     attendance: Attendance,
     *,
-    user,
+    user: User,
     state: str,
-    stand_in=None,
+    stand_in: User | None = None,
     stand_in_name: str = "",
     note: str = "",
     now: dt.datetime | None = None,
@@ -504,7 +512,7 @@ def set_attendance(
     return row
 
 
-def sign_in(meeting: Meeting, *, user, now: dt.datetime | None = None) -> Attendance:
+def sign_in(meeting: Meeting, *, user: User, now: dt.datetime | None = None) -> Attendance:
     """ "I am here": the user's own row, present; someone of the plant not on the sheet joins
     it as a guest."""
     now = now or timezone.now()
@@ -521,7 +529,7 @@ def sign_in(meeting: Meeting, *, user, now: dt.datetime | None = None) -> Attend
     return row
 
 
-def add_guest(meeting: Meeting, *, user, person, now: dt.datetime | None = None) -> Attendance:
+def add_guest(meeting: Meeting, *, user: User, person: User, now: dt.datetime | None = None) -> Attendance:
     """A person of the plant who is not on the sheet, present. Adding one already there
     (a double submit) changes nothing."""
     now = now or timezone.now()
@@ -539,7 +547,7 @@ def add_guest(meeting: Meeting, *, user, person, now: dt.datetime | None = None)
     return row
 
 
-def end_meeting(meeting: Meeting, *, user, notes: str = "", now: dt.datetime | None = None) -> Meeting:
+def end_meeting(meeting: Meeting, *, user: User, notes: str = "", now: dt.datetime | None = None) -> Meeting:
     """Ended, for good. Expected people nobody signed for were absent without leave (scoring
     counts them). Ending an ended meeting again changes nothing."""
     now = now or timezone.now()

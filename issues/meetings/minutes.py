@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Field, OuterRef, Prefetch, Subquery
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -37,6 +38,9 @@ from issues.eightd.steps import STEPS, colours_of
 from issues.meetings.agenda import DEPARTMENT_LABELS, DEPARTMENTS, GROUP_LABELS, GROUPS, expected_roles
 from issues.meetings.meeting import items_for
 from issues.models import AgendaItem, Attendance, Meeting, Problem, Role, Section, SolvingPolicy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 LANGUAGES = ("en", "zh-hans")
 
@@ -153,7 +157,7 @@ def _problems_then(problem_ids, moment: dt.datetime) -> dict[int, object]:
     return {row.id: row for row in rows}
 
 
-def _sections_then(report_ids, moment: dt.datetime) -> dict[int, dict[str, str]]:
+def _sections_then(report_ids, moment: dt.datetime) -> dict[int | None, dict[str, str]]:
     # Sections are created "todo" in bulk, without history: one without a row by then was still to do.
     states = {report_id: dict.fromkeys(SECTIONS, "todo") for report_id in report_ids}
     if not report_ids:
@@ -245,7 +249,9 @@ def _attendance(meeting: Meeting) -> tuple[tuple[AttendanceRow, ...], tuple[Atte
     return sheet, counts
 
 
-def minutes_data(meeting: Meeting, *, user=None, now: dt.datetime | None = None) -> Minutes:
+def minutes_data(
+    meeting: Meeting, *, user: User | AnonymousUser | None = None, now: dt.datetime | None = None
+) -> Minutes:
     """The record of `meeting`, texts in the active language; with `user`, only the agenda
     items whose problem they may see (issues.meetings.meeting.items_for). Five queries for a running
     meeting (the meeting, its items with their problems, the problems' 8D sections, the plant's
@@ -256,13 +262,13 @@ def minutes_data(meeting: Meeting, *, user=None, now: dt.datetime | None = None)
     zone = meeting.plant.zone
     ended = meeting.state == Meeting.State.ENDED and meeting.ended_at is not None
     moment = _ended_moment(meeting) if ended else None
-    entries = (
+    query = (
         items_for(user, meeting) if user is not None else AgendaItem.objects.filter(meeting=meeting)
     ).select_related("problem__line", "problem__owner__profile", "problem__eightd")
     if moment is None:
         only = Section.objects.only("id", "report_id", "code", "state")
-        entries = entries.prefetch_related(Prefetch("problem__eightd__sections", queryset=only))
-    entries = list(entries)
+        query = query.prefetch_related(Prefetch("problem__eightd__sections", queryset=only))
+    entries = list(query)
     policy = SolvingPolicy.objects.filter(plant_id=meeting.plant_id).first() or SolvingPolicy(plant_id=meeting.plant_id)
 
     if moment is None:
@@ -361,18 +367,21 @@ def _clock(moment: dt.datetime | None) -> str:
 
 
 def _header(minutes: Minutes, st) -> list:
-    label = Meeting._meta.get_field
+    def label(name: str) -> str:
+        # A column of the meeting, named in the active language.
+        return capfirst(str(cast("Field[Any, Any]", Meeting._meta.get_field(name)).verbose_name))
+
     running = minutes.running
     duration = _("%(minutes)d min") % {"minutes": minutes.duration_minutes}
     rows = (
-        Row(capfirst(label("plant").verbose_name), minutes.plant),
-        Row(capfirst(label("workshop").verbose_name), minutes.workshop or _("Plant meeting")),
-        Row(capfirst(label("day").verbose_name), minutes.day.isoformat()),
-        Row(capfirst(label("chair").verbose_name), minutes.chair),
-        Row(capfirst(label("started_at").verbose_name), _clock(minutes.started_at)),
-        Row(capfirst(label("ended_at").verbose_name), _("In progress") if running else _clock(minutes.ended_at)),
+        Row(label("plant"), minutes.plant),
+        Row(label("workshop"), minutes.workshop or _("Plant meeting")),
+        Row(label("day"), minutes.day.isoformat()),
+        Row(label("chair"), minutes.chair),
+        Row(label("started_at"), _clock(minutes.started_at)),
+        Row(label("ended_at"), _("In progress") if running else _clock(minutes.ended_at)),
         Row(_("Duration"), _("%(duration)s so far") % {"duration": duration} if running else duration),
-        Row(capfirst(label("state").verbose_name), minutes.state_label),
+        Row(label("state"), minutes.state_label),
     )
     flow = [para(_("QRQC meeting minutes"), st["title"])]
     if running:

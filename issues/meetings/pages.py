@@ -5,7 +5,9 @@ per list whatever its length; issues.meetings.views renders them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
@@ -19,6 +21,10 @@ from issues.meetings import meeting as verbs
 from issues.models import AgendaItem, Attendance, Meeting, Problem, SolvingPolicy
 from issues.problems import lifecycle
 from issues.problems.flags import age_label, closure_overdue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.db.models import QuerySet
 
 PRESENT_STATES = (Attendance.State.PRESENT, Attendance.State.STAND_IN)
 ITEM_RELATED = ("problem__plant", "problem__line__workshop", "problem__owner__profile", "problem__eightd")
@@ -63,7 +69,9 @@ def has_report(problem: Problem) -> bool:
         return False
 
 
-def item_rows(user, meeting: Meeting, items, now: dt.datetime) -> list[ItemRow]:
+def item_rows(
+    user: User | AnonymousUser, meeting: Meeting, items: Iterable[AgendaItem], now: dt.datetime
+) -> list[ItemRow]:
     items = list(items)
     policy = SolvingPolicy.objects.filter(plant_id=meeting.plant_id).first() or SolvingPolicy(plant_id=meeting.plant_id)
     today = verbs.local_day(meeting.plant, now)
@@ -98,7 +106,7 @@ def item_rows(user, meeting: Meeting, items, now: dt.datetime) -> list[ItemRow]:
     return rows
 
 
-def items_query(user, meeting: Meeting):
+def items_query(user: User | AnonymousUser, meeting: Meeting) -> QuerySet[AgendaItem]:
     return (
         verbs.items_for(user, meeting)
         .select_related(*ITEM_RELATED)
@@ -117,7 +125,7 @@ def grouped(rows: list[ItemRow]) -> list[tuple[str, str, list[ItemRow]]]:
     return [(group, str(agenda.GROUP_LABELS.get(group, group)), by_group[group]) for group in known + others]
 
 
-def sheet(meeting: Meeting, user) -> dict:
+def sheet(meeting: Meeting, user: User | AnonymousUser) -> dict[str, Any]:
     """The sign-in sheet by department (guests last), the count per state, the reader's row."""
     rows = list(
         meeting.attendances.select_related("person__profile", "stand_in__profile").order_by(
@@ -164,7 +172,7 @@ def timer(meeting: Meeting, now: dt.datetime) -> dict:
     }
 
 
-def steps_of(colours) -> list[Step]:
+def steps_of(colours: Mapping[str, Colour]) -> list[Step]:
     """Board cells from a step -> colour mapping (empty for a cancelled problem)."""
     return [
         Step(step, str(STEP_LABELS[step]), colours[step], str(COLOUR_LETTERS[colours[step]]))
@@ -173,9 +181,17 @@ def steps_of(colours) -> list[Step]:
     ]
 
 
-def departments_of(rows) -> list[tuple[str, list]]:
+class Departed(Protocol):
+    @property
+    def department_label(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=Departed)
+
+
+def departments_of(rows: Iterable[RowT]) -> list[tuple[str, list[RowT]]]:
     """issues.meetings.minutes attendance rows (already in the sheet's order) grouped under their labels."""
-    grouped: dict[str, list] = {}
+    grouped: dict[str, list[RowT]] = {}
     for row in rows:
         grouped.setdefault(row.department_label or _("Others"), []).append(row)
     return list(grouped.items())

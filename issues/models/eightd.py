@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from issues.models.history import HistoryNotes
 from issues.models.place import PlacePath
 from issues.models.plant import Line, Plant
 from issues.models.problem import CauseFamily, FailureMode, Problem
@@ -82,7 +83,7 @@ class SectionDeadline(models.Model):
         return f"{self.section} +{self.days} d"
 
 
-class EightDReport(models.Model):
+class EightDReport(HistoryNotes, models.Model):
     problem = models.OneToOneField(Problem, on_delete=models.CASCADE, related_name="eightd", verbose_name=_("problem"))
     customer = models.CharField(_("customer"), max_length=120, blank=True)
     part_number = models.CharField(_("part number"), max_length=60, blank=True)
@@ -118,7 +119,7 @@ class EightDReport(models.Model):
         return f"8D {self.problem.number}"
 
 
-class Section(models.Model):
+class Section(HistoryNotes, models.Model):
     class State(models.TextChoices):
         """todo → draft → submitted → accepted (locked) | returned → draft → submitted …;
         accepted → draft (reopened, with a reason); todo/draft/returned → not applicable
@@ -234,6 +235,9 @@ class Lesson(models.Model):
     history = HistoricalRecords()
 
     place_path = PlacePath(plant="plant")
+
+    # Set on the lessons of the library page by issues.eightd.lessons.mark_readable; not a column.
+    problem_visible: bool
 
     class Meta:
         ordering = ["-learned_on", "-id"]

@@ -3,18 +3,21 @@ the sign-in sheet. One meeting per plant (or workshop) and local day."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from issues.models.history import HistoryNotes
 from issues.models.place import PlacePath
 from issues.models.plant import Plant, Role, Workshop
 from issues.models.problem import Problem
 
 
-class Meeting(models.Model):
+class Meeting(HistoryNotes, models.Model):
     """running → ended. The agenda is built when the meeting starts (issues.meetings.meeting) and can be
     refreshed while it runs; an ended meeting is the minutes and changes no more."""
 
@@ -65,11 +68,11 @@ class Meeting(models.Model):
         return f"{self.workshop or self.plant} {self.day:%Y-%m-%d}"
 
     @property
-    def duration(self):
+    def duration(self) -> dt.timedelta | None:
         return self.ended_at - self.started_at if self.ended_at else None
 
 
-class AgendaItem(models.Model):
+class AgendaItem(HistoryNotes, models.Model):
     """One problem on the agenda, under the first agenda group it falls in (issues.meetings.agenda.GROUPS);
     `reasons` lists every group it falls in. What the chair decided is kept here and written to
     the problem (owner, due date, board status, decision note), whose history shows it too."""
@@ -98,7 +101,7 @@ class AgendaItem(models.Model):
         return f"{self.meeting} #{self.position} {self.problem_id}"
 
 
-class Attendance(models.Model):
+class Attendance(HistoryNotes, models.Model):
     """The sign-in sheet (快反会议签到表): one row per expected person, plus guests."""
 
     class State(models.TextChoices):

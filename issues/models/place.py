@@ -9,9 +9,10 @@ belongs to no plant; only a superuser has rights over it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
-def id_at(obj, path: str) -> int | None:
+def id_at(obj: Any, path: str) -> int | None:
     """The id at the end of `path` ("line__workshop" → obj.line.workshop_id; "pk" → obj.pk),
     reading foreign keys' `_id` attributes so the last hop costs no query."""
     *hops, last = path.split("__")
@@ -39,5 +40,5 @@ class PlacePath:
         return sorted(((level, path) for level, path in levels if path), key=lambda item: item[1].count("__"))
 
 
-def place_path_of(model_or_obj) -> PlacePath | None:
+def place_path_of(model_or_obj: object) -> PlacePath | None:
     return getattr(model_or_obj, "place_path", None)

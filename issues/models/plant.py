@@ -230,9 +230,9 @@ class RoleAssignment(models.Model):
         return self.line or self.workshop or self.plant
 
     def clean(self) -> None:
-        if self.line_id and self.workshop_id and self.line.workshop_id != self.workshop_id:
+        if self.workshop_id and self.line is not None and self.line.workshop_id != self.workshop_id:
             raise ValidationError({"line": _("The line is not in this workshop.")})
-        if self.workshop_id and self.workshop.plant_id != self.plant_id:
+        if self.workshop is not None and self.workshop.plant_id != self.plant_id:
             raise ValidationError({"workshop": _("The workshop is not in this plant.")})
-        if self.line_id and self.line.workshop.plant_id != self.plant_id:
+        if self.line is not None and self.line.workshop.plant_id != self.plant_id:
             raise ValidationError({"line": _("The line is not in this plant.")})

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from issues.grading.rules import FiredRule, Grading
+from issues.models.history import HistoryNotes
 from issues.models.place import PlacePath
 from issues.models.plant import BilingualName, Line, Plant, Shift, Station
 from issues.models.thresholds import Category, Grade, ThresholdTable
@@ -64,17 +65,17 @@ class FailureMode(BilingualName):
         constraints = [models.UniqueConstraint(fields=["plant", "name_en"], name="failure_mode_name_unique_in_plant")]
 
 
-class ProblemQuerySet(models.QuerySet):
+class ProblemQuerySet(models.QuerySet["Problem"]):
     def open(self) -> ProblemQuerySet:
         return self.exclude(status__in=Problem.FINISHED)
 
-    def same_failure(self, *, line_id, failure_mode_id, cause_family) -> ProblemQuerySet:
+    def same_failure(self, *, line_id: int, failure_mode_id: int | None, cause_family: str) -> ProblemQuerySet:
         return self.filter(line_id=line_id, failure_mode_id=failure_mode_id, cause_family=cause_family).exclude(
             status=Problem.Status.CANCELLED
         )
 
 
-class Problem(models.Model):
+class Problem(HistoryNotes, models.Model):
     class Status(models.TextChoices):
         """Lifecycle; the allowed moves are issues.problems.lifecycle.TRANSITIONS, each made by a verb there:
         open → contained → analysed → acting → verifying → closed; a problem that needs no 8D
@@ -184,6 +185,10 @@ class Problem(models.Model):
     objects = ProblemQuerySet.as_manager()
 
     place_path = PlacePath(plant="plant", workshop="line__workshop", line="line")
+
+    # Set on the problems of a list by issues.problems.flags.flag; not columns.
+    days_without_owner: int | None
+    closure_overdue: bool
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

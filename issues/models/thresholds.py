@@ -6,11 +6,16 @@ the version they were graded with, so an edit never rewrites a past grade.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from issues.models.place import PlacePath
+
+if TYPE_CHECKING:
+    from issues.models.plant import Plant
 
 
 class Category(models.TextChoices):
@@ -33,8 +38,8 @@ class Grade(models.TextChoices):
 RULE_SCOPE_RECURRENCE = "recurrence"
 
 
-class ThresholdTableQuerySet(models.QuerySet):
-    def current_for(self, plant) -> ThresholdTable:
+class ThresholdTableQuerySet(models.QuerySet["ThresholdTable"]):
+    def current_for(self, plant: Plant | None) -> ThresholdTable | None:
         return self.filter(plant=plant).order_by("-version").first()
 
 
@@ -77,7 +82,7 @@ class ThresholdTable(models.Model):
         ]
 
     def __str__(self) -> str:
-        owner = self.plant.code if self.plant_id else _("default template")
+        owner = self.plant.code if self.plant is not None else _("default template")
         return f"{owner} v{self.version}"
 
 

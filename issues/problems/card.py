@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -20,6 +21,11 @@ from issues.models import EightDReport, Problem
 from issues.problems import lifecycle
 from issues.problems.flags import closure_overdue, days_without_owner
 from issues.problems.forms import DOCUMENT_CHOICES, AssignOwnerForm, CloseForm, DuplicateForm, NoteForm
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.http import HttpRequest, QueryDict
+    from django_stubs_ext import StrOrPromise
 
 Status = Problem.Status
 
@@ -40,9 +46,9 @@ class Stage:
     action: str  # in the URL
     source: str
     target: str
-    button: str
-    note_label: str | None  # the text the verb needs, if any
-    verb: Callable[[Problem, object, str], Problem]
+    button: StrOrPromise
+    note_label: StrOrPromise | None  # the text the verb needs, if any
+    verb: Callable[[Problem, User, str], Problem]
 
 
 STAGES = (
@@ -86,7 +92,7 @@ def stages_from(status: str) -> list[Stage]:
     return [stage for stage in STAGES if stage.source == status and lifecycle.allowed(status, stage.target)]
 
 
-def may_move(user, problem: Problem) -> bool:
+def may_move(user: User | AnonymousUser, problem: Problem) -> bool:
     """Who moves a problem without an 8D through its stages: its owner or the chair (assign)
     or the quality department (close). The problem was fetched within the user's scope."""
     return user.pk == problem.owner_id or rights.can_assign(user, problem) or rights.can_close(user, problem)
@@ -96,7 +102,7 @@ def _today(problem: Problem) -> dt.date:
     return timezone.localtime(timezone.now(), problem.plant.zone).date()
 
 
-def assign_form(problem: Problem, data=None) -> AssignOwnerForm:
+def assign_form(problem: Problem, data: QueryDict | None = None) -> AssignOwnerForm:
     return AssignOwnerForm(
         data,
         prefix="assign",
@@ -107,14 +113,14 @@ def assign_form(problem: Problem, data=None) -> AssignOwnerForm:
     )
 
 
-def stage_form(stage: Stage, problem: Problem, data=None) -> NoteForm | None:
+def stage_form(stage: Stage, problem: Problem, data: QueryDict | None = None) -> NoteForm | None:
     if stage.note_label is None:
         return None
     initial = {"text": problem.cause_note} if stage.action == "cause" else {}
     return NoteForm(data, prefix=stage.action, label=stage.note_label, initial=initial)
 
 
-def close_form(problem: Problem, has_report: bool, data=None) -> CloseForm | None:
+def close_form(problem: Problem, has_report: bool, data: QueryDict | None = None) -> CloseForm | None:
     """None where the grade needs an 8D and none exists: nothing to enter, closing is blocked."""
     needs = lifecycle.needs_eightd(problem)
     if needs and not has_report:
@@ -125,17 +131,17 @@ def close_form(problem: Problem, has_report: bool, data=None) -> CloseForm | Non
     return CloseForm(data, prefix="close", with_cause=not needs, with_checklist=not has_report, initial=initial)
 
 
-def duplicate_form(request, data=None) -> DuplicateForm:
+def duplicate_form(request: HttpRequest, data: QueryDict | None = None) -> DuplicateForm:
     return DuplicateForm(data, prefix="cancel", problems=visible_problems(request.user))
 
 
-def reopen_form(data=None) -> NoteForm:
+def reopen_form(data: QueryDict | None = None) -> NoteForm:
     return NoteForm(data, prefix="reopen", label=gettext_lazy("Why it is reopened"))
 
 
 def checklist_rows(checklist: dict) -> list[dict]:
     """The D7 checklist a problem was closed with, for reading."""
-    labels = dict(DOCUMENT_CHOICES)
+    labels: dict[str | None, StrOrPromise] = dict(DOCUMENT_CHOICES)
     rows = []
     for item in CHECKLIST:
         entry = checklist.get(item) or {}
@@ -144,7 +150,7 @@ def checklist_rows(checklist: dict) -> list[dict]:
     return rows
 
 
-def lifecycle_context(request, problem: Problem, bound: dict | None = None) -> dict:
+def lifecycle_context(request: HttpRequest, problem: Problem, bound: dict[str, Any] | None = None) -> dict[str, Any]:
     """The card's content for the problem page (issues.problems.page). `bound`: forms with errors (by
     name) and a refused move's reason ("refusal"), when an action below re-renders."""
     bound, user, status = bound or {}, request.user, problem.status

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,8 +18,21 @@ from escalation import tasks as escalation_tasks
 from escalation.policies import plan_for
 from issues.grading import rules as grading
 from issues.grading.thresholds import as_grading_table, current_table
-from issues.models import FailureMode, Line, Problem, ProblemCounter, ProblemPhoto, Shift
+from issues.models import (
+    FailureMode,
+    Line,
+    Plant,
+    Problem,
+    ProblemCounter,
+    ProblemPhoto,
+    Shift,
+    Station,
+    ThresholdTable,
+)
 from issues.problems.signals import problem_logged
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass
@@ -31,7 +46,7 @@ class Report:
     facts: dict = field(default_factory=dict)
     description: str = ""
     shift: Shift | None = None
-    station: object = None
+    station: Station | None = None
     kind: str = "QC"
     cause_family: str = ""
     failure_mode: FailureMode | None = None
@@ -49,12 +64,12 @@ def validate_occurred_at(value: dt.datetime, now: dt.datetime) -> None:
         raise ValidationError(_("Problems older than 30 days cannot be logged here; ask the quality department."))
 
 
-def shift_at(plant, when: dt.datetime) -> Shift | None:
+def shift_at(plant: Plant, when: dt.datetime) -> Shift | None:
     local = when.astimezone(plant.zone).time()
     return next((shift for shift in plant.shifts.all() if shift.covers(local)), None)
 
 
-def failure_mode_named(plant, text: str, category: str = "", *, create: bool = True) -> FailureMode | None:
+def failure_mode_named(plant: Plant, text: str, category: str = "", *, create: bool = True) -> FailureMode | None:
     """Find the plant's failure mode by name (either language), or add it as unreviewed."""
     text = " ".join(text.split())[:120]
     if not text:
@@ -84,7 +99,7 @@ def prior_occurrences(report: Report, window_days: int) -> int:
     )
 
 
-def needs_special_team(report: Report, plant) -> bool:
+def needs_special_team(report: Report, plant: Plant) -> bool:
     if report.failure_mode is None:
         return False
     needed = plant.special_team_occurrences - 1  # earlier occurrences that, with this one, call for a team
@@ -104,7 +119,7 @@ def needs_special_team(report: Report, plant) -> bool:
     return earlier.count() >= needed
 
 
-def next_number(plant, occurred_at: dt.datetime) -> str:
+def next_number(plant: Plant, occurred_at: dt.datetime) -> str:
     day = occurred_at.astimezone(plant.zone).date()
     counter, _ = ProblemCounter.objects.select_for_update().get_or_create(plant=plant, day=day)
     counter.last += 1
@@ -112,7 +127,7 @@ def next_number(plant, occurred_at: dt.datetime) -> str:
     return f"{plant.code.upper()}-{day:%Y%m%d}-{counter.last:03d}"
 
 
-def grade_report(report: Report, table=None) -> tuple[grading.Grading, object]:
+def grade_report(report: Report, table: ThresholdTable | None = None) -> tuple[grading.Grading, ThresholdTable]:
     plant = report.line.workshop.plant
     table = table or current_table(plant)
     prior = prior_occurrences(report, plant.recurrence_window_days)
@@ -122,7 +137,7 @@ def grade_report(report: Report, table=None) -> tuple[grading.Grading, object]:
 class IdempotencyConflict(Exception):
     """The reporter used this idempotency key before, for a problem reported otherwise."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem) -> None:
         super().__init__(problem.number)
         self.problem = problem
 
@@ -156,7 +171,7 @@ def _replayed(problem: Problem, fingerprint: str) -> Problem:
 
 
 def report_problem(
-    report: Report, *, reporter, idempotency_key: str = "", photos: list[ProblemPhoto] = ()
+    report: Report, *, reporter: User, idempotency_key: str = "", photos: Sequence[ProblemPhoto] = ()
 ) -> tuple[Problem, bool]:
     """Store a graded problem; returns (problem, created). The same reporter repeating the same
     idempotency key with the same report (a double tap, a retried request) gets the first
@@ -177,7 +192,9 @@ def report_problem(
         return _replayed(first, fingerprint), False
 
 
-def _store(report: Report, reporter, idempotency_key: str, fingerprint: str, photos) -> Problem:
+def _store(
+    report: Report, reporter: User, idempotency_key: str, fingerprint: str, photos: Sequence[ProblemPhoto]
+) -> Problem:
     plant = report.line.workshop.plant
     result, table = grade_report(report)
     plan = plan_for(plant, report.category)

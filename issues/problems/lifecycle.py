@@ -15,6 +15,8 @@ A problem with an 8D report moves through contained…verifying as its sections 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -25,6 +27,9 @@ from escalation import tasks as escalation_tasks
 from escalation.models import Notification
 from issues.eightd import rules as eightd
 from issues.models import Containment, EightDReport, Lesson, Problem, Section, SectionDeadline, SolvingPolicy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Status = Problem.Status
 
@@ -61,7 +66,7 @@ def _check(problem: Problem, target: str, source: str | None = None) -> None:
         )
 
 
-def _save(problem: Problem, user, reason: str, fields: list[str]) -> None:
+def _save(problem: Problem, user: User, reason: str, fields: list[str]) -> None:
     problem._change_reason = reason[:100]
     problem._history_user = user
     problem.save(update_fields=fields)
@@ -93,7 +98,7 @@ def _mark_contained(problem: Problem, now: dt.datetime) -> list[str]:
 
 
 def contain(
-    problem: Problem, *, action: str, done_by: str, quantity_secured: int, user, now: dt.datetime | None = None
+    problem: Problem, *, action: str, done_by: str, quantity_secured: int, user: User, now: dt.datetime | None = None
 ) -> Containment:
     """Record an effective temporary action. The first one stops the escalation clock."""
     now = now or timezone.now()
@@ -118,7 +123,9 @@ def contain(
     return containment
 
 
-def advance_by_answers(problem: Problem, done_sections, *, user, now: dt.datetime | None = None) -> Problem:
+def advance_by_answers(
+    problem: Problem, done_sections: Iterable[str], *, user: User, now: dt.datetime | None = None
+) -> Problem:
     """Move a problem forward to the stage its accepted 8D sections reach (issues.eightd.solving).
     The caller holds the problem's row lock."""
     now = now or timezone.now()
@@ -135,7 +142,7 @@ def advance_by_answers(problem: Problem, done_sections, *, user, now: dt.datetim
     return problem
 
 
-def _manual_stage(problem: Problem, target: str, *, source: str, user, reason: str, **changes) -> Problem:
+def _manual_stage(problem: Problem, target: str, *, source: str, user: User, reason: str, **changes: object) -> Problem:
     with transaction.atomic():
         problem = _locked(problem)
         if EightDReport.objects.filter(problem=problem).exists():
@@ -148,7 +155,7 @@ def _manual_stage(problem: Problem, target: str, *, source: str, user, reason: s
     return problem
 
 
-def record_cause(problem: Problem, *, user, note: str) -> Problem:
+def record_cause(problem: Problem, *, user: User, note: str) -> Problem:
     if not note.strip():
         raise TransitionRefused(_("Write a short cause note."))
     return _manual_stage(
@@ -156,15 +163,15 @@ def record_cause(problem: Problem, *, user, note: str) -> Problem:
     )
 
 
-def start_actions(problem: Problem, *, user) -> Problem:
+def start_actions(problem: Problem, *, user: User) -> Problem:
     return _manual_stage(problem, Status.ACTING, source=Status.ANALYSED, user=user, reason="actions started")
 
 
-def start_verification(problem: Problem, *, user) -> Problem:
+def start_verification(problem: Problem, *, user: User) -> Problem:
     return _manual_stage(problem, Status.VERIFYING, source=Status.ACTING, user=user, reason="verifying")
 
 
-def verification_failed(problem: Problem, *, user, reason: str) -> Problem:
+def verification_failed(problem: Problem, *, user: User, reason: str) -> Problem:
     if not reason.strip():
         raise TransitionRefused(_("Say what the verification found."))
     return _manual_stage(
@@ -175,8 +182,8 @@ def verification_failed(problem: Problem, *, user, reason: str) -> Problem:
 def assign_owner(
     problem: Problem,
     *,
-    user,
-    owner,
+    user: User,
+    owner: User | None,
     due_date: dt.date | None,
     now: dt.datetime | None = None,
     reason: str = "owner and due date assigned",
@@ -220,7 +227,7 @@ def _d7_checklist(report: EightDReport) -> dict:
 def close_problem(
     problem: Problem,
     *,
-    user,
+    user: User,
     checklist: dict | None = None,
     cause_note: str | None = None,
     now: dt.datetime | None = None,
@@ -281,7 +288,7 @@ def learn_from(report: EightDReport, now: dt.datetime) -> Lesson:
     return lesson
 
 
-def reopen(problem: Problem, *, user, reason: str, now: dt.datetime | None = None) -> Problem:
+def reopen(problem: Problem, *, user: User, reason: str, now: dt.datetime | None = None) -> Problem:
     """Back to open, not contained: the climb goes on from the level it had reached (a tier
     already overdue fires at the next sweep) and the alarms not yet raised come back."""
     if not reason.strip():
@@ -327,7 +334,7 @@ def _reschedule_notices(problem: Problem) -> None:
         section.save(update_fields=["notice_at"])
 
 
-def cancel_as_duplicate(problem: Problem, *, user, duplicate_of: Problem, reason: str = "") -> Problem:
+def cancel_as_duplicate(problem: Problem, *, user: User, duplicate_of: Problem, reason: str = "") -> Problem:
     with transaction.atomic():
         problem = _locked(problem)
         _check(problem, Status.CANCELLED)

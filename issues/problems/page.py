@@ -5,7 +5,10 @@ errors (containment, status card) all render it from here."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from typing import TYPE_CHECKING, Any, cast
+
+from django.db import models
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -18,6 +21,11 @@ from issues.eightd.summary import summary_context
 from issues.grading.facts import facts_for
 from issues.models import Problem
 from issues.problems.card import lifecycle_context
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from escalation.forms import ContainmentForm
 
 # Bookkeeping of the escalation clock, and the checklist the status card already shows in full.
 HISTORY_UNSHOWN = ["escalate_at", "alarm_at", "closure_checklist"]
@@ -33,7 +41,12 @@ PROBLEM_RELATED = (
 
 
 def problem_page(
-    request, pk: int, *, containment_form=None, lifecycle_forms: dict | None = None, status: int = 200
+    request: HttpRequest,
+    pk: int,
+    *,
+    containment_form: ContainmentForm | None = None,
+    lifecycle_forms: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     """The problem page for a reader who may see the problem (404 otherwise). `containment_form`: a
     bound form with errors, when recording a containment failed; `lifecycle_forms`: the same for
@@ -74,9 +87,10 @@ def _meeting_decisions(problem: Problem) -> list:
     )
 
 
-def _readable_change(change) -> tuple[str, object, object]:
+def _readable_change(change: Any) -> tuple[StrOrPromise, object, object]:
     """(field name, old, new) in the reader's words: a status shows "Closed", not "closed"."""
-    field = Problem._meta.get_field(change.field)
+    # The history records the problem's own columns only.
+    field = cast("models.Field[Any, Any]", Problem._meta.get_field(change.field))
     if change.field == "board_status":  # the meeting chair's colours, as words rather than JSON
         return field.verbose_name, _board_status_text(change.old), _board_status_text(change.new)
     labels = dict(field.flatchoices) if field.choices else {}
@@ -91,7 +105,7 @@ def _board_status_text(value) -> str:
     )
 
 
-def _readable_facts(problem: Problem) -> list[tuple[str, object]]:
+def _readable_facts(problem: Problem) -> list[tuple[StrOrPromise, object]]:
     labels = {fact.name: fact for fact in facts_for(problem.category)}
     rows = []
     for name, value in problem.facts.items():

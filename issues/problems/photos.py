@@ -7,6 +7,8 @@ import io
 import logging
 import secrets
 import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,7 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from issues.models import ProblemPhoto
+from issues.models import Problem, ProblemPhoto
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
 
 # What phones, tablets and screenshots give; other formats Pillow reads are not worth their decoders.
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -71,7 +77,8 @@ def thumbnail_jpeg(jpeg: bytes) -> bytes:
         return _jpeg(image.convert("RGB"), THUMBNAIL_EDGE)
 
 
-def resized_jpeg(upload) -> bytes:
+def resized_jpeg(upload: UploadedFile) -> bytes:
+    assert upload.name is not None and upload.size is not None  # a file sent with a request has both
     if upload.size > settings.QRQC_PHOTO_MAX_BYTES:
         raise ValidationError(
             _("%(name)s is larger than %(limit)d MB.")
@@ -95,7 +102,7 @@ def resized_jpeg(upload) -> bytes:
         ) from exc
 
 
-def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
+def store_photo(jpeg: bytes, *, name: str, user: User, problem: Problem | None = None) -> ProblemPhoto:
     # uploaded_at is set now: the upload path (photo_path) reads it before the row is saved.
     photo = ProblemPhoto(
         problem=problem,
@@ -112,7 +119,7 @@ def store_photo(jpeg: bytes, *, name: str, user, problem=None) -> ProblemPhoto:
     return photo
 
 
-def staged_photos(user, tokens) -> list[ProblemPhoto]:
+def staged_photos(user: User, tokens: Iterable[str]) -> list[ProblemPhoto]:
     """Photos this user uploaded with a form that did not validate, not yet on a problem."""
     tokens = [token for token in tokens if token][: settings.QRQC_PHOTO_MAX_COUNT]
     if not tokens:

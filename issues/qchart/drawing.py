@@ -8,10 +8,12 @@ import datetime as dt
 import hashlib
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import reportlab
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -32,7 +34,7 @@ def month_param(year: int, month: int) -> str:
     return f"{year}-{month:02d}"
 
 
-def month_charts(problems, year: int, month: int, zone, by_month: dict) -> dict:
+def month_charts(problems: QuerySet[Problem], year: int, month: int, zone: ZoneInfo, by_month: dict) -> dict:
     """The three SVG charts under the calendar (one more aggregate query, for the Paretos)."""
     months = qchart.last_12_months(dt.date(year, month, 1))
     start = data.month_start(year, month, zone)
